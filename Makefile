@@ -1,0 +1,74 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# ib_ipoib out-of-tree build.
+#
+#   make                      build against the running kernel (or, when its
+#                             headers are missing, the newest installed ones)
+#   make KVER=<release>       build against /lib/modules/<release>/build
+#   make install              install under /lib/modules/<release>/updates
+#   make sparse | style       static checks (sparse C=2, checkpatch)
+#   make demo | check | bench the soft-RoCE VM lab (see README.md)
+
+KVER ?= $(shell r=$$(uname -r); \
+	if [ -d /lib/modules/$$r/build ]; then echo $$r; \
+	else ls -d /lib/modules/*/build 2>/dev/null | sort -V | tail -n1 | \
+	     cut -d/ -f4; fi)
+KDIR ?= /lib/modules/$(KVER)/build
+TOP := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
+BUILD_DIR ?= $(TOP)/build/$(KVER)
+W ?= 1
+IPOIB_VERSION ?= $(shell cd $(TOP) && v=$$(sed -n \
+	's/^\#define DRV_VERSION[[:space:]]*"\(.*\)"/\1/p' ipoib.h); \
+	g=$$(git describe --always --dirty 2>/dev/null); \
+	echo "$$v$${g:++g$$g}")
+
+SOURCES := Kbuild $(wildcard $(TOP)/*.c $(TOP)/*.h) \
+	   $(shell find $(TOP)/compat -name '*.h' 2>/dev/null)
+KBUILD_ARGS := -C $(KDIR) M=$(BUILD_DIR) W=$(W) IPOIB_VERSION=$(IPOIB_VERSION)
+
+.PHONY: all module install sparse style check check-debug demo bench clean
+
+all: module
+
+# Each kernel release gets its own build directory, so that builds for
+# several releases never overwrite each other's objects.
+$(BUILD_DIR)/.sources: $(SOURCES)
+	@test -d $(KDIR) || { echo "no kernel headers at $(KDIR):" \
+		"apt-get install linux-headers-$(KVER)" >&2; exit 1; }
+	@mkdir -p $(BUILD_DIR)
+	@cd $(TOP) && cp -p --parents Kbuild *.c *.h \
+		$$(find compat -name '*.h') $(BUILD_DIR)/
+	@touch $@
+
+module: $(BUILD_DIR)/.sources
+	$(MAKE) $(KBUILD_ARGS) modules
+	@echo "built $(BUILD_DIR)/ib_ipoib.ko for $(KVER)"
+
+install: module
+	$(MAKE) $(KBUILD_ARGS) INSTALL_MOD_DIR=updates \
+		$(if $(INSTALL_MOD_PATH),INSTALL_MOD_PATH=$(INSTALL_MOD_PATH)) \
+		modules_install
+	depmod $(if $(INSTALL_MOD_PATH),-b $(INSTALL_MOD_PATH)) $(KVER)
+
+sparse: $(BUILD_DIR)/.sources
+	$(MAKE) $(KBUILD_ARGS) C=2 CF="-D__CHECK_ENDIAN__" modules 2>&1 | \
+		tee $(BUILD_DIR)/sparse.log
+	@! grep -E "(warning|error):" $(BUILD_DIR)/sparse.log
+
+style:
+	@$(TOP)/tests/tools/checkpatch.sh $(TOP)
+
+check:
+	@$(TOP)/tests/check.sh
+
+check-debug:
+	@$(TOP)/tests/check-debug.sh
+
+demo:
+	@$(TOP)/tests/demo.sh
+
+bench:
+	@$(TOP)/tests/bench.sh
+
+clean:
+	rm -rf $(TOP)/build

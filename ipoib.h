@@ -1,0 +1,433 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * ib_ipoib: IP over InfiniBand (RFC 4391/4392) for InfiniBand and RoCE ports.
+ *
+ * Shared definitions.  One struct ipoib_dev_priv exists per net_device; the
+ * fabric back ends (ipoib_fabric_ib.c for InfiniBand/SA, ipoib_fabric_roce.c
+ * for RoCE) sit behind struct ipoib_fabric_ops and everything else is shared.
+ *
+ * Work placement (the design every change keeps):
+ *  - priv->wq is an ordered workqueue owned by one net_device.  It is created
+ *    in ipoib_dev_init() and destroyed in ipoib_dev_uninit().  Every work
+ *    item of that interface (multicast join and restart, carrier-on,
+ *    neighbour/AH reaping, fabric completions) runs there.
+ *  - ipoib_flush_wq is global and carries only the light/normal/heavy flush
+ *    tasks raised by IB events.  A flush task may flush a per-device queue.
+ *  - Code that waits for priv->wq while holding rtnl first clears
+ *    IPOIB_FLAG_OPER_UP; every work item that needs rtnl takes it with
+ *    ipoib_rtnl_lock_or_bail(), which gives up once that bit is clear.  So
+ *    taking one interface down never waits for any other interface.
+ */
+#ifndef _IPOIB_H
+#define _IPOIB_H
+
+#include <linux/if_infiniband.h>
+#include <linux/kref.h>
+#include <linux/netdevice.h>
+#include <linux/rbtree.h>
+#include <linux/rhashtable.h>
+#include <linux/skbuff.h>
+#include <linux/workqueue.h>
+#include <rdma/ib_pack.h>
+#include <rdma/ib_sa.h>
+#include <rdma/ib_verbs.h>
+
+#define DRV_NAME	"ib_ipoib"
+/* the Makefile passes the git description of the tree it builds */
+#ifdef IPOIB_BUILD_VERSION
+#define DRV_VERSION	IPOIB_BUILD_VERSION
+#else
+#define DRV_VERSION	"0.3.0"
+#endif
+
+/* 20-byte hardware address: flags+QPN (4 bytes), then the port GID (16). */
+#define IPOIB_ALEN		INFINIBAND_ALEN
+#define IPOIB_ENCAP_LEN		4	/* ethertype + reserved */
+#define IPOIB_PSEUDO_LEN	20	/* destination address kept in headroom */
+#define IPOIB_HARD_LEN		(IPOIB_ENCAP_LEN + IPOIB_PSEUDO_LEN)
+#define IPOIB_GRH_LEN		40
+#define IPOIB_QPN_MASK		0xffffffu
+#define IPOIB_MCAST_QPN		0xffffffu
+#define IPOIB_HWADDR_CM		0x80	/* first address byte: peer does CM */
+
+/* Datagram MTU for an IB MTU, and the receive buffer that carries it. */
+#define IPOIB_UD_MTU(ib_mtu)	((ib_mtu) - IPOIB_ENCAP_LEN)
+#define IPOIB_UD_BUF_SIZE(ib_mtu) ((ib_mtu) + IPOIB_GRH_LEN)
+
+#define IPOIB_MIN_QUEUE_SIZE	2
+#define IPOIB_MAX_QUEUE_SIZE	8192
+#define IPOIB_DEF_SEND_QUEUE	128
+#define IPOIB_DEF_RECV_QUEUE	256
+
+#define IPOIB_NAPI_WEIGHT	64
+#define IPOIB_NUM_WC		16
+#define IPOIB_MAX_PENDING	8	/* skbs held per unresolved destination */
+#define IPOIB_MAX_BACKOFF	(16 * HZ)
+#define IPOIB_DEFAULT_QKEY	0x00000b1b
+#define IPOIB_REAP_INTERVAL	HZ
+
+/* priv->flags */
+enum {
+	IPOIB_FLAG_INITIALIZED,	/* ipoib_dev_init() done, transport exists */
+	IPOIB_FLAG_ADMIN_UP,	/* between ndo_open and ndo_stop */
+	IPOIB_FLAG_OPER_UP,	/* QP in RTS, work may run; cleared first on the way down */
+	IPOIB_FLAG_MCAST_RUN,	/* the multicast join task may be queued */
+	IPOIB_FLAG_UMCAST,	/* leave user-joined groups to user space */
+	IPOIB_FLAG_CHILD,	/* a P_Key child of another interface */
+	IPOIB_FLAG_PKEY_OK,	/* our P_Key is in the port's table */
+	IPOIB_FLAG_MTU_SYNC,	/* MTU set by the driver, not the user */
+	IPOIB_FLAG_MCAST_REJOIN, /* restart task: leave and rejoin everything */
+};
+
+/* mcast->flags */
+enum {
+	IPOIB_MCAST_SENDONLY,	/* we only send to this group */
+	IPOIB_MCAST_BUSY,	/* a fabric join is outstanding */
+	IPOIB_MCAST_JOINED,	/* the fabric reported the join complete */
+	IPOIB_MCAST_ATTACHED,	/* our QP is attached (full members only) */
+	IPOIB_MCAST_FOUND,	/* still wanted, used by the restart task */
+};
+
+struct ipoib_dev_priv;
+
+/* Encapsulation header (RFC 4391 section 6). */
+struct ipoib_header {
+	__be16 proto;
+	__be16 reserved;
+};
+
+/* Destination kept in front of the encapsulation header until transmit. */
+struct ipoib_pseudo_header {
+	u8 hwaddr[IPOIB_ALEN];
+};
+
+/*
+ * An address handle with a reference count.  The last put moves it to
+ * priv->dead_ahs; the reaper destroys it once every send that used it has
+ * completed (last_send is behind tx_tail) and an RCU grace period has passed.
+ */
+struct ipoib_ah {
+	struct ipoib_dev_priv *priv;
+	struct ib_ah *ah;
+	struct list_head list;
+	struct kref ref;
+	unsigned int last_send;
+};
+
+struct ipoib_rx_buf {
+	struct sk_buff *skb;
+	u64 mapping;
+};
+
+struct ipoib_tx_buf {
+	struct sk_buff *skb;
+	u64 mapping[MAX_SKB_FRAGS + 1];
+	unsigned int nr_maps;
+};
+
+/* Group parameters a fabric back end reports when a join completes. */
+struct ipoib_mcast_params {
+	u32 qkey;
+	u16 mlid;
+	enum ib_mtu mtu;
+	struct rdma_ah_attr ah_attr;
+};
+
+struct ipoib_mcast {
+	union ib_gid mgid;
+	struct rb_node rb;		/* priv->mcast_tree, under priv->lock */
+	struct list_head list;		/* priv->mcast_list, under priv->lock */
+	struct ipoib_dev_priv *priv;
+	unsigned long flags;
+	struct ipoib_mcast_params params;
+	struct ipoib_ah *ah;		/* set once joined; under priv->lock */
+	struct sk_buff_head pkt_queue;	/* sends waiting for the join */
+	unsigned long backoff;
+	unsigned long retry_at;
+	unsigned long created;
+	unsigned long last_used;	/* send-only groups are reaped when idle */
+	/* fabric back-end state; only the back end touches it */
+	union {
+		struct {
+			struct ib_sa_multicast *mc;
+			struct ib_sa_mcmember_rec rec;
+		} ib;
+		struct {
+			struct work_struct work;
+			/* holds the IPv6 membership (and a reference) */
+			struct net_device *ndev;
+		} roce;
+	} fab;
+};
+
+/* Per-destination-GID state: resolution and the address handle. */
+struct ipoib_path {
+	union ib_gid dgid;
+	struct rb_node rb;		/* priv->path_tree, under priv->lock */
+	struct list_head list;		/* priv->path_list */
+	struct list_head neigh_list;	/* neighbours using this path */
+	struct ipoib_dev_priv *priv;
+	struct ipoib_ah *ah;		/* valid path when non-NULL */
+	bool resolving;
+	bool dead;			/* unlinked, being freed */
+	unsigned long last_try;
+	struct completion done;		/* completed when no query is outstanding */
+	union {
+		struct {
+			struct ib_sa_query *query;
+			int query_id;
+			struct sa_path_rec rec;
+		} ib;
+		struct {
+			struct work_struct work;
+		} roce;
+	} fab;
+};
+
+/* Per-hardware-address state, in an RCU hash table (priv->neigh_table). */
+struct ipoib_neigh {
+	u8 daddr[IPOIB_ALEN];		/* key */
+	struct rhash_head node;
+	struct list_head list;		/* path->neigh_list, under priv->lock */
+	struct ipoib_path *path;
+	struct ipoib_ah __rcu *ah;	/* written under priv->lock */
+	struct sk_buff_head queue;
+	unsigned long alive;		/* jiffies of the last send */
+	bool dead;			/* unhashed; under priv->lock */
+	struct rcu_head rcu;
+};
+
+struct ipoib_fabric_ops;
+
+/* Counters of frames the receive path refused, for ethtool -S. */
+struct ipoib_rx_drops {
+	u64 short_frame;
+	u64 bad_header;
+	u64 unknown_proto;
+	u64 oversize;
+	u64 own_echo;
+	u64 no_buffer;
+};
+
+struct ipoib_dev_priv {
+	/*
+	 * priv->lock (irq-safe spinlock) protects the path tree and list, the
+	 * multicast tree and list, neighbour linkage, mcast->ah, and the dead
+	 * AH list.  It is a leaf lock: nothing sleeps or takes rtnl under it.
+	 */
+	spinlock_t lock;
+
+	struct net_device *dev;
+	struct ib_device *ca;
+	u32 port;
+	const struct ipoib_fabric_ops *fabric;
+	void *fabric_data;		/* owned by the back end */
+	unsigned long flags;
+
+	/* see the comment at the top of this file */
+	struct workqueue_struct *wq;
+
+	/* children (P_Key interfaces) of a parent */
+	struct ipoib_dev_priv *parent;
+	struct list_head child_list;	/* parent's list, under parent->child_lock */
+	struct list_head children;
+	/* child_lock: guards children; taken under rtnl, sleeps, never nests */
+	struct mutex child_lock;
+
+	/* port facts, refreshed by the fabric back end's port_query */
+	u16 pkey;
+	u16 pkey_index;
+	u32 gid_index;
+	union ib_gid local_gid;
+	u32 local_lid;
+	unsigned int max_ib_mtu;	/* the port's active IB MTU in bytes */
+	unsigned int mcast_mtu;		/* datagram MTU the broadcast group allows */
+	unsigned int admin_mtu;		/* what the user asked for */
+	u32 qkey;
+
+	/* transport */
+	struct ib_pd *pd;
+	struct ib_cq *recv_cq;
+	struct ib_cq *send_cq;
+	struct ib_qp *qp;
+	unsigned int max_send_sge;
+	unsigned int recvq_size;
+	unsigned int sendq_size;
+	unsigned int rx_buf_size;
+
+	struct ipoib_rx_buf *rx_ring;
+	struct ib_recv_wr rx_wr;
+	struct ib_sge rx_sge;
+
+	/* tx_head: written by xmit (tx lock); tx_tail: written by send NAPI */
+	struct ipoib_tx_buf *tx_ring;
+	unsigned int tx_head;
+	unsigned int tx_tail;
+	unsigned int tx_outstanding;
+	struct ib_sge tx_sge[MAX_SKB_FRAGS + 1];
+	struct ib_ud_wr tx_wr;
+
+	struct napi_struct recv_napi;
+	struct napi_struct send_napi;
+	/* completion batches, used only by the NAPI pollers and the drain */
+	struct ib_wc rx_wc[IPOIB_NUM_WC];
+	struct ib_wc tx_wc[IPOIB_NUM_WC];
+
+	/* address state */
+	struct rb_root path_tree;
+	struct list_head path_list;
+	struct rhashtable neigh_table;
+	struct rb_root mcast_tree;
+	struct list_head mcast_list;
+	struct ipoib_mcast *broadcast;	/* under priv->lock */
+	/* dead_lock (irq-safe) guards dead_ahs; a leaf, may nest in lock */
+	spinlock_t dead_lock;
+	struct list_head dead_ahs;
+	unsigned long neigh_gc_at;
+	struct list_head ca_list;	/* the RDMA device's list of ports */
+
+	/* per-interface work, on priv->wq */
+	struct delayed_work mcast_join_task;
+	struct work_struct mcast_restart_task;
+	struct work_struct carrier_on_task;
+	struct delayed_work reap_task;
+
+	/* IB event flushes, on the global ipoib_flush_wq */
+	struct work_struct flush_light;
+	struct work_struct flush_normal;
+	struct work_struct flush_heavy;
+	struct ib_event_handler event_handler;
+
+	struct ipoib_rx_drops rx_drops;
+	u64 tx_no_path;
+	u64 tx_queue_full;
+
+	struct dentry *debug_dir;
+};
+
+/*
+ * A fabric back end: how paths are resolved and multicast groups joined.
+ * Completions are always delivered asynchronously through
+ * ipoib_path_resolved() and ipoib_mcast_join_done(), in process context.
+ */
+struct ipoib_fabric_ops {
+	const char *name;
+	/* optional: back-end state for one interface (rtnl held) */
+	int (*init)(struct ipoib_dev_priv *priv);
+	void (*cleanup)(struct ipoib_dev_priv *priv);
+	/*
+	 * Refresh pkey_index, gid_index, local_gid, local_lid and max_ib_mtu;
+	 * sets or clears IPOIB_FLAG_PKEY_OK.  May sleep.
+	 */
+	int (*port_query)(struct ipoib_dev_priv *priv);
+	/* start resolving path->dgid; 0 means ipoib_path_resolved() will run */
+	int (*path_resolve)(struct ipoib_dev_priv *priv, struct ipoib_path *path);
+	/* stop a resolution; on return no completion is running or will run */
+	void (*path_cancel)(struct ipoib_dev_priv *priv, struct ipoib_path *path);
+	/*
+	 * Start a join; 0 means ipoib_mcast_join_done() will run (maybe
+	 * again).  Must cope with what a failed earlier join of the same
+	 * group left behind.  Runs on priv->wq, without rtnl.
+	 */
+	int (*mcast_join)(struct ipoib_dev_priv *priv, struct ipoib_mcast *mcast);
+	/*
+	 * Leave; on return no completion is running or will run.  Called
+	 * with rtnl held; may sleep.
+	 */
+	void (*mcast_leave)(struct ipoib_dev_priv *priv, struct ipoib_mcast *mcast);
+	/* true when user space joined this group itself (umcast) */
+	bool (*mcast_user_joined)(struct ipoib_dev_priv *priv,
+				  const union ib_gid *mgid);
+};
+
+extern const struct ipoib_fabric_ops ipoib_fabric_ib_ops;
+extern const struct ipoib_fabric_ops ipoib_fabric_roce_ops;
+int ipoib_fabric_ib_register(void);
+void ipoib_fabric_ib_unregister(void);
+
+extern struct workqueue_struct *ipoib_flush_wq;
+extern int ipoib_sendq_size;
+extern int ipoib_recvq_size;
+extern int ipoib_debug_level;
+extern int ipoib_mcast_debug_level;
+
+/* main */
+struct net_device *ipoib_create_netdev(struct ib_device *ca, u32 port,
+				       const char *name, u16 pkey,
+				       struct ipoib_dev_priv *parent);
+bool ipoib_rtnl_lock_or_bail(struct ipoib_dev_priv *priv);
+void ipoib_path_resolved(struct ipoib_path *path, int status,
+			 struct rdma_ah_attr *attr);
+void ipoib_flush_paths(struct ipoib_dev_priv *priv);
+void ipoib_neigh_flush_all(struct ipoib_dev_priv *priv);
+void ipoib_invalidate_paths(struct ipoib_dev_priv *priv);
+struct ipoib_ah *ipoib_create_ah(struct ipoib_dev_priv *priv,
+				 struct rdma_ah_attr *attr);
+void ipoib_ah_release(struct kref *ref);
+void ipoib_reap_dead_ahs(struct ipoib_dev_priv *priv, bool all);
+void ipoib_set_dev_features(struct ipoib_dev_priv *priv);
+int ipoib_apply_mtu(struct ipoib_dev_priv *priv);
+
+static inline void ipoib_put_ah(struct ipoib_ah *ah)
+{
+	kref_put(&ah->ref, ipoib_ah_release);
+}
+
+static inline struct ipoib_dev_priv *ipoib_priv(const struct net_device *dev)
+{
+	return netdev_priv(dev);
+}
+
+/* ib (transport, data path, flushes) */
+int ipoib_transport_init(struct ipoib_dev_priv *priv);
+void ipoib_transport_cleanup(struct ipoib_dev_priv *priv);
+int ipoib_ib_dev_open(struct ipoib_dev_priv *priv);
+void ipoib_ib_dev_stop(struct ipoib_dev_priv *priv);
+int ipoib_ib_up(struct ipoib_dev_priv *priv);
+void ipoib_ib_down(struct ipoib_dev_priv *priv);
+netdev_tx_t ipoib_send(struct ipoib_dev_priv *priv, struct sk_buff *skb,
+		       struct ipoib_ah *ah, u32 qpn);
+int ipoib_recv_poll(struct napi_struct *napi, int budget);
+int ipoib_send_poll(struct napi_struct *napi, int budget);
+void ipoib_event(struct ib_event_handler *handler, struct ib_event *event);
+void ipoib_flush_light_work(struct work_struct *work);
+void ipoib_flush_normal_work(struct work_struct *work);
+void ipoib_flush_heavy_work(struct work_struct *work);
+int ipoib_set_qkey(struct ipoib_dev_priv *priv, u32 qkey);
+
+/* multicast */
+void ipoib_mcast_init(struct ipoib_dev_priv *priv);
+void ipoib_mcast_start(struct ipoib_dev_priv *priv);
+void ipoib_mcast_stop(struct ipoib_dev_priv *priv);
+void ipoib_mcast_flush(struct ipoib_dev_priv *priv);
+void ipoib_mcast_send(struct ipoib_dev_priv *priv, u8 *daddr,
+		      struct sk_buff *skb);
+void ipoib_mcast_join_done(struct ipoib_mcast *mcast, int status,
+			   const struct ipoib_mcast_params *params);
+void ipoib_mcast_restart_work(struct work_struct *work);
+void ipoib_mcast_join_work(struct work_struct *work);
+void ipoib_carrier_on_work(struct work_struct *work);
+bool ipoib_mcast_is_broadcast(struct ipoib_dev_priv *priv,
+			      const struct ipoib_mcast *mcast);
+void ipoib_mcast_build_broadcast(u8 *bcast, u16 pkey);
+void ipoib_mcast_rejoin(struct ipoib_dev_priv *priv);
+void ipoib_mcast_reap_sendonly(struct ipoib_dev_priv *priv);
+
+/* sysfs and netdev attributes */
+extern const struct attribute_group ipoib_attr_group;
+
+#define ipoib_printk(level, priv, fmt, ...) \
+	netdev_printk(level, (priv)->dev, fmt, ##__VA_ARGS__)
+#define ipoib_warn(priv, fmt, ...) netdev_warn((priv)->dev, fmt, ##__VA_ARGS__)
+#define ipoib_dbg(priv, fmt, ...)					\
+	do {								\
+		if (ipoib_debug_level > 0)				\
+			netdev_dbg((priv)->dev, fmt, ##__VA_ARGS__);	\
+	} while (0)
+#define ipoib_dbg_mcast(priv, fmt, ...)					\
+	do {								\
+		if (ipoib_mcast_debug_level > 0)			\
+			netdev_dbg((priv)->dev, fmt, ##__VA_ARGS__);	\
+	} while (0)
+
+#endif /* _IPOIB_H */

@@ -1,0 +1,882 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * ib_ipoib: the UD transport (PD, CQs, QP, rings), the data path, and the
+ * flush tasks raised by IB events.
+ */
+
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/delay.h>
+#include <linux/if_arp.h>
+#include <linux/ip.h>
+#include <linux/ipv6.h>
+#include <linux/rtnetlink.h>
+#include <rdma/ib_cache.h>
+
+#include "ipoib.h"
+
+enum ipoib_flush_level {
+	IPOIB_FLUSH_LIGHT,
+	IPOIB_FLUSH_NORMAL,
+	IPOIB_FLUSH_HEAVY,
+};
+
+static void ipoib_recv_cq_event(struct ib_cq *cq, void *ctx)
+{
+	struct ipoib_dev_priv *priv = ctx;
+
+	napi_schedule(&priv->recv_napi);
+}
+
+static void ipoib_send_cq_event(struct ib_cq *cq, void *ctx)
+{
+	struct ipoib_dev_priv *priv = ctx;
+
+	napi_schedule(&priv->send_napi);
+}
+
+/* PD, CQs, a UD QP left in RESET, and the two rings. */
+int ipoib_transport_init(struct ipoib_dev_priv *priv)
+{
+	struct ib_qp_init_attr qp_attr = {
+		.qp_type = IB_QPT_UD,
+		.sq_sig_type = IB_SIGNAL_ALL_WR,
+	};
+	struct ib_cq_init_attr cq_attr = {};
+	struct ib_device *ca = priv->ca;
+	unsigned int i;
+	int ret;
+
+	priv->sendq_size = ipoib_sendq_size;
+	priv->recvq_size = ipoib_recvq_size;
+
+	priv->rx_ring = kvcalloc(priv->recvq_size, sizeof(*priv->rx_ring),
+				 GFP_KERNEL);
+	if (!priv->rx_ring)
+		return -ENOMEM;
+	priv->tx_ring = kvcalloc(priv->sendq_size, sizeof(*priv->tx_ring),
+				 GFP_KERNEL);
+	if (!priv->tx_ring) {
+		ret = -ENOMEM;
+		goto err_rx_ring;
+	}
+
+	priv->pd = ib_alloc_pd(ca, 0);
+	if (IS_ERR(priv->pd)) {
+		ret = PTR_ERR(priv->pd);
+		goto err_tx_ring;
+	}
+
+	cq_attr.cqe = priv->recvq_size;
+	priv->recv_cq = ib_create_cq(ca, ipoib_recv_cq_event, NULL, priv,
+				     &cq_attr);
+	if (IS_ERR(priv->recv_cq)) {
+		ret = PTR_ERR(priv->recv_cq);
+		goto err_pd;
+	}
+
+	cq_attr.cqe = priv->sendq_size;
+	priv->send_cq = ib_create_cq(ca, ipoib_send_cq_event, NULL, priv,
+				     &cq_attr);
+	if (IS_ERR(priv->send_cq)) {
+		ret = PTR_ERR(priv->send_cq);
+		goto err_recv_cq;
+	}
+
+	qp_attr.send_cq = priv->send_cq;
+	qp_attr.recv_cq = priv->recv_cq;
+	qp_attr.cap.max_send_wr = priv->sendq_size;
+	qp_attr.cap.max_recv_wr = priv->recvq_size;
+	qp_attr.cap.max_send_sge = min_t(u32, ca->attrs.max_send_sge,
+					 MAX_SKB_FRAGS + 1);
+	qp_attr.cap.max_recv_sge = 1;
+	priv->qp = ib_create_qp(priv->pd, &qp_attr);
+	if (IS_ERR(priv->qp)) {
+		ret = PTR_ERR(priv->qp);
+		goto err_send_cq;
+	}
+	priv->max_send_sge = qp_attr.cap.max_send_sge;
+
+	priv->rx_sge.lkey = priv->pd->local_dma_lkey;
+	priv->rx_wr.sg_list = &priv->rx_sge;
+	priv->rx_wr.num_sge = 1;
+
+	for (i = 0; i < ARRAY_SIZE(priv->tx_sge); i++)
+		priv->tx_sge[i].lkey = priv->pd->local_dma_lkey;
+	priv->tx_wr.wr.opcode = IB_WR_SEND;
+	priv->tx_wr.wr.send_flags = IB_SEND_SIGNALED;
+	priv->tx_wr.wr.sg_list = priv->tx_sge;
+	return 0;
+
+err_send_cq:
+	ib_destroy_cq(priv->send_cq);
+err_recv_cq:
+	ib_destroy_cq(priv->recv_cq);
+err_pd:
+	ib_dealloc_pd(priv->pd);
+err_tx_ring:
+	kvfree(priv->tx_ring);
+err_rx_ring:
+	kvfree(priv->rx_ring);
+	return ret;
+}
+
+void ipoib_transport_cleanup(struct ipoib_dev_priv *priv)
+{
+	ib_destroy_qp(priv->qp);
+	ib_destroy_cq(priv->send_cq);
+	ib_destroy_cq(priv->recv_cq);
+	ib_dealloc_pd(priv->pd);
+	kvfree(priv->tx_ring);
+	kvfree(priv->rx_ring);
+}
+
+/* Receive ring */
+
+static int ipoib_rx_post(struct ipoib_dev_priv *priv, unsigned int id,
+			 gfp_t gfp)
+{
+	struct ipoib_rx_buf *buf = &priv->rx_ring[id];
+	struct sk_buff *skb;
+	u64 addr;
+	int ret;
+
+	skb = __netdev_alloc_skb(priv->dev, priv->rx_buf_size, gfp);
+	if (unlikely(!skb))
+		return -ENOMEM;
+
+	addr = ib_dma_map_single(priv->ca, skb->data, priv->rx_buf_size,
+				 DMA_FROM_DEVICE);
+	if (unlikely(ib_dma_mapping_error(priv->ca, addr))) {
+		dev_kfree_skb_any(skb);
+		return -EIO;
+	}
+	buf->skb = skb;
+	buf->mapping = addr;
+
+	priv->rx_sge.addr = addr;
+	priv->rx_sge.length = priv->rx_buf_size;
+	priv->rx_wr.wr_id = id;
+	ret = ib_post_recv(priv->qp, &priv->rx_wr, NULL);
+	if (unlikely(ret)) {
+		ib_dma_unmap_single(priv->ca, addr, priv->rx_buf_size,
+				    DMA_FROM_DEVICE);
+		dev_kfree_skb_any(skb);
+		buf->skb = NULL;
+	}
+	return ret;
+}
+
+static void ipoib_rx_free(struct ipoib_dev_priv *priv, unsigned int id)
+{
+	struct ipoib_rx_buf *buf = &priv->rx_ring[id];
+
+	if (!buf->skb)
+		return;
+	ib_dma_unmap_single(priv->ca, buf->mapping, priv->rx_buf_size,
+			    DMA_FROM_DEVICE);
+	dev_kfree_skb_any(buf->skb);
+	buf->skb = NULL;
+}
+
+/* Is the payload after the encapsulation header plausible for @proto? */
+static bool ipoib_rx_header_ok(struct sk_buff *skb, __be16 proto)
+{
+	const u8 *p = skb->data;
+
+	switch (proto) {
+	case htons(ETH_P_IP):
+		return skb->len >= sizeof(struct iphdr) && (p[0] >> 4) == 4;
+	case htons(ETH_P_IPV6):
+		return skb->len >= sizeof(struct ipv6hdr) && (p[0] >> 4) == 6;
+	case htons(ETH_P_ARP):
+	case htons(ETH_P_RARP):
+		return skb->len >= sizeof(struct arphdr);
+	default:
+		return false;
+	}
+}
+
+static bool ipoib_known_proto(__be16 proto)
+{
+	return proto == htons(ETH_P_IP) || proto == htons(ETH_P_IPV6) ||
+	       proto == htons(ETH_P_ARP) || proto == htons(ETH_P_RARP);
+}
+
+/* Deliver one received frame; @skb holds GRH + encapsulation + payload. */
+static void ipoib_rx_deliver(struct ipoib_dev_priv *priv, struct ib_wc *wc,
+			     struct sk_buff *skb)
+{
+	struct net_device *dev = priv->dev;
+	const struct ib_grh *grh = (const struct ib_grh *)skb->data;
+	struct ipoib_header *hdr;
+	u8 *pseudo;
+
+	if (unlikely(wc->byte_len < IPOIB_GRH_LEN + IPOIB_ENCAP_LEN)) {
+		priv->rx_drops.short_frame++;
+		DEV_STATS_INC(dev, rx_length_errors);
+		DEV_STATS_INC(dev, rx_errors);
+		goto drop;
+	}
+	skb_put(skb, wc->byte_len);
+
+	/* multicast comes back to its sender; so might a looped unicast */
+	if (wc->src_qp == priv->qp->qp_num &&
+	    ((wc->wc_flags & IB_WC_GRH) ?
+	     !memcmp(&grh->sgid, &priv->local_gid, sizeof(grh->sgid)) :
+	     wc->slid == priv->local_lid)) {
+		priv->rx_drops.own_echo++;
+		goto drop;
+	}
+
+	if ((wc->wc_flags & IB_WC_GRH) && grh->dgid.raw[0] == 0xff)
+		skb->pkt_type = memcmp(grh->dgid.raw, dev->broadcast + 4,
+				       sizeof(grh->dgid)) ?
+				PACKET_MULTICAST : PACKET_BROADCAST;
+	else
+		skb->pkt_type = PACKET_HOST;
+
+	skb_pull(skb, IPOIB_GRH_LEN);
+	hdr = (struct ipoib_header *)skb->data;
+	skb_pull(skb, IPOIB_ENCAP_LEN);
+
+	if (unlikely(!ipoib_known_proto(hdr->proto))) {
+		priv->rx_drops.unknown_proto++;
+		dev_core_stats_rx_nohandler_inc(dev);
+		goto drop;
+	}
+	if (unlikely(!ipoib_rx_header_ok(skb, hdr->proto))) {
+		priv->rx_drops.bad_header++;
+		DEV_STATS_INC(dev, rx_frame_errors);
+		DEV_STATS_INC(dev, rx_errors);
+		goto drop;
+	}
+	if (unlikely(skb->len > dev->max_mtu)) {
+		priv->rx_drops.oversize++;
+		DEV_STATS_INC(dev, rx_length_errors);
+		DEV_STATS_INC(dev, rx_errors);
+		goto drop;
+	}
+
+	/*
+	 * The link header seen by the stack and packet sockets is a zeroed
+	 * pseudo address followed by the encapsulation header.
+	 */
+	skb->protocol = hdr->proto;
+	pseudo = skb_push(skb, IPOIB_HARD_LEN);
+	memset(pseudo, 0, IPOIB_PSEUDO_LEN);
+	skb_reset_mac_header(skb);
+	skb_pull(skb, IPOIB_HARD_LEN);
+
+	DEV_STATS_INC(dev, rx_packets);
+	DEV_STATS_ADD(dev, rx_bytes, skb->len + IPOIB_ENCAP_LEN);
+	skb->dev = dev;
+	skb_checksum_none_assert(skb);
+	napi_gro_receive(&priv->recv_napi, skb);
+	return;
+
+drop:
+	DEV_STATS_INC(dev, rx_dropped);
+	dev_kfree_skb_any(skb);
+}
+
+static void ipoib_rx_complete(struct ipoib_dev_priv *priv, struct ib_wc *wc,
+			      bool drain)
+{
+	unsigned int id = wc->wr_id;
+	struct ipoib_rx_buf *buf;
+	struct sk_buff *skb;
+	u64 addr;
+
+	if (WARN_ON_ONCE(id >= priv->recvq_size))
+		return;
+	buf = &priv->rx_ring[id];
+
+	if (unlikely(wc->status != IB_WC_SUCCESS)) {
+		if (wc->status != IB_WC_WR_FLUSH_ERR) {
+			if (wc->status == IB_WC_LOC_LEN_ERR) {
+				priv->rx_drops.oversize++;
+				DEV_STATS_INC(priv->dev, rx_length_errors);
+			}
+			DEV_STATS_INC(priv->dev, rx_errors);
+			net_dbg_ratelimited("%s: receive error %d (vendor %u)\n",
+					    priv->dev->name, wc->status,
+					    wc->vendor_err);
+		}
+		ipoib_rx_free(priv, id);
+		if (!drain && wc->status != IB_WC_WR_FLUSH_ERR &&
+		    test_bit(IPOIB_FLAG_OPER_UP, &priv->flags))
+			ipoib_rx_post(priv, id, GFP_ATOMIC);
+		return;
+	}
+
+	skb = buf->skb;
+	addr = buf->mapping;
+	if (drain) {
+		ipoib_rx_free(priv, id);
+		return;
+	}
+
+	/* refill first; without a new buffer the frame is dropped */
+	buf->skb = NULL;
+	if (unlikely(ipoib_rx_post(priv, id, GFP_ATOMIC))) {
+		priv->rx_drops.no_buffer++;
+		DEV_STATS_INC(priv->dev, rx_dropped);
+		/* put the old buffer back in service */
+		buf->skb = skb;
+		buf->mapping = addr;
+		priv->rx_sge.addr = addr;
+		priv->rx_sge.length = priv->rx_buf_size;
+		priv->rx_wr.wr_id = id;
+		if (ib_post_recv(priv->qp, &priv->rx_wr, NULL))
+			ipoib_rx_free(priv, id);
+		return;
+	}
+
+	ib_dma_unmap_single(priv->ca, addr, priv->rx_buf_size,
+			    DMA_FROM_DEVICE);
+	ipoib_rx_deliver(priv, wc, skb);
+}
+
+int ipoib_recv_poll(struct napi_struct *napi, int budget)
+{
+	struct ipoib_dev_priv *priv =
+		container_of(napi, struct ipoib_dev_priv, recv_napi);
+	int done = 0;
+
+	while (done < budget) {
+		int want = min(budget - done, IPOIB_NUM_WC);
+		int n = ib_poll_cq(priv->recv_cq, want, priv->rx_wc);
+		int i;
+
+		for (i = 0; i < n; i++)
+			ipoib_rx_complete(priv, &priv->rx_wc[i], false);
+		done += max(n, 0);
+		if (n < want)
+			break;
+	}
+
+	if (done < budget && napi_complete_done(napi, done) &&
+	    ib_req_notify_cq(priv->recv_cq, IB_CQ_NEXT_COMP |
+			     IB_CQ_REPORT_MISSED_EVENTS) > 0)
+		napi_schedule(napi);
+	return done;
+}
+
+/* Send ring */
+
+static void ipoib_tx_unmap(struct ipoib_dev_priv *priv,
+			   struct ipoib_tx_buf *tx)
+{
+	struct sk_buff *skb = tx->skb;
+	unsigned int i;
+
+	ib_dma_unmap_single(priv->ca, tx->mapping[0], skb_headlen(skb),
+			    DMA_TO_DEVICE);
+	for (i = 1; i < tx->nr_maps; i++)
+		ib_dma_unmap_page(priv->ca, tx->mapping[i],
+				  skb_frag_size(&skb_shinfo(skb)->frags[i - 1]),
+				  DMA_TO_DEVICE);
+}
+
+static int ipoib_tx_map(struct ipoib_dev_priv *priv, struct ipoib_tx_buf *tx,
+			struct sk_buff *skb)
+{
+	struct ib_device *ca = priv->ca;
+	unsigned int i;
+	u64 addr;
+
+	addr = ib_dma_map_single(ca, skb->data, skb_headlen(skb),
+				 DMA_TO_DEVICE);
+	if (unlikely(ib_dma_mapping_error(ca, addr)))
+		return -EIO;
+	tx->skb = skb;
+	tx->mapping[0] = addr;
+	tx->nr_maps = 1;
+	priv->tx_sge[0].addr = addr;
+	priv->tx_sge[0].length = skb_headlen(skb);
+
+	for (i = 0; i < skb_shinfo(skb)->nr_frags; i++) {
+		const skb_frag_t *frag = &skb_shinfo(skb)->frags[i];
+
+		addr = ib_dma_map_page(ca, skb_frag_page(frag),
+				       skb_frag_off(frag), skb_frag_size(frag),
+				       DMA_TO_DEVICE);
+		if (unlikely(ib_dma_mapping_error(ca, addr))) {
+			ipoib_tx_unmap(priv, tx);
+			tx->skb = NULL;
+			return -EIO;
+		}
+		tx->mapping[i + 1] = addr;
+		priv->tx_sge[i + 1].addr = addr;
+		priv->tx_sge[i + 1].length = skb_frag_size(frag);
+		tx->nr_maps++;
+	}
+	return 0;
+}
+
+static unsigned int ipoib_tx_space(struct ipoib_dev_priv *priv)
+{
+	return priv->sendq_size -
+	       (READ_ONCE(priv->tx_head) - READ_ONCE(priv->tx_tail));
+}
+
+/*
+ * Post one UD send.  Runs in ndo_start_xmit (tx lock held), inside an RCU
+ * read section that keeps @ah alive; @skb->data is the encapsulation header.
+ */
+netdev_tx_t ipoib_send(struct ipoib_dev_priv *priv, struct sk_buff *skb,
+		       struct ipoib_ah *ah, u32 qpn)
+{
+	struct net_device *dev = priv->dev;
+	unsigned int head = priv->tx_head;
+	struct ipoib_tx_buf *tx = &priv->tx_ring[head & (priv->sendq_size - 1)];
+	unsigned int len = skb->len;
+
+	if (unlikely(len > dev->mtu + IPOIB_ENCAP_LEN)) {
+		DEV_STATS_INC(dev, tx_errors);
+		goto drop;
+	}
+	if (unlikely(!ipoib_tx_space(priv))) {
+		/* the queue is stopped before this can happen */
+		priv->tx_queue_full++;
+		goto drop;
+	}
+	if (skb_shinfo(skb)->nr_frags + 1 > priv->max_send_sge &&
+	    skb_linearize(skb))
+		goto drop;
+	if (unlikely(ipoib_tx_map(priv, tx, skb)))
+		goto drop;
+
+	priv->tx_wr.wr.wr_id = head & (priv->sendq_size - 1);
+	priv->tx_wr.wr.num_sge = tx->nr_maps;
+	priv->tx_wr.ah = ah->ah;
+	priv->tx_wr.remote_qpn = qpn;
+	priv->tx_wr.remote_qkey = priv->qkey;
+
+	/* stop before posting the last free slot, so completions can wake us */
+	if (ipoib_tx_space(priv) <= 1) {
+		netif_stop_queue(dev);
+		smp_mb(); /* pairs with ipoib_send_poll() */
+		if (ipoib_tx_space(priv) > 1)
+			netif_start_queue(dev);
+	}
+
+	if (unlikely(ib_post_send(priv->qp, &priv->tx_wr.wr, NULL))) {
+		ipoib_tx_unmap(priv, tx);
+		tx->skb = NULL;
+		DEV_STATS_INC(dev, tx_errors);
+		if (netif_queue_stopped(dev) && ipoib_tx_space(priv) > 1)
+			netif_wake_queue(dev);
+		goto drop;
+	}
+
+	WRITE_ONCE(priv->tx_head, head + 1);
+	ah->last_send = head + 1;
+	DEV_STATS_INC(dev, tx_packets);
+	DEV_STATS_ADD(dev, tx_bytes, len);
+	return NETDEV_TX_OK;
+
+drop:
+	DEV_STATS_INC(dev, tx_dropped);
+	dev_kfree_skb_any(skb);
+	return NETDEV_TX_OK;
+}
+
+static void ipoib_tx_complete(struct ipoib_dev_priv *priv, struct ib_wc *wc,
+			      int budget)
+{
+	unsigned int slot = wc->wr_id;
+	struct ipoib_tx_buf *tx;
+
+	if (WARN_ON_ONCE(slot >= priv->sendq_size))
+		return;
+	tx = &priv->tx_ring[slot];
+	if (WARN_ON_ONCE(!tx->skb))
+		return;
+
+	ipoib_tx_unmap(priv, tx);
+	napi_consume_skb(tx->skb, budget);
+	tx->skb = NULL;
+
+	if (unlikely(wc->status != IB_WC_SUCCESS &&
+		     wc->status != IB_WC_WR_FLUSH_ERR)) {
+		DEV_STATS_INC(priv->dev, tx_errors);
+		net_dbg_ratelimited("%s: send error %d (vendor %u)\n",
+				    priv->dev->name, wc->status,
+				    wc->vendor_err);
+	}
+	WRITE_ONCE(priv->tx_tail, priv->tx_tail + 1);
+}
+
+int ipoib_send_poll(struct napi_struct *napi, int budget)
+{
+	struct ipoib_dev_priv *priv =
+		container_of(napi, struct ipoib_dev_priv, send_napi);
+	struct net_device *dev = priv->dev;
+	int done = 0;
+
+	while (done < budget) {
+		int want = min(budget - done, IPOIB_NUM_WC);
+		int n = ib_poll_cq(priv->send_cq, want, priv->tx_wc);
+		int i;
+
+		for (i = 0; i < n; i++)
+			ipoib_tx_complete(priv, &priv->tx_wc[i], budget);
+		done += max(n, 0);
+		if (n < want)
+			break;
+	}
+
+	smp_mb(); /* pairs with the stop in ipoib_send() */
+	if (unlikely(netif_queue_stopped(dev)) &&
+	    ipoib_tx_space(priv) > priv->sendq_size / 2 &&
+	    test_bit(IPOIB_FLAG_OPER_UP, &priv->flags))
+		netif_wake_queue(dev);
+
+	if (done < budget && napi_complete_done(napi, done) &&
+	    ib_req_notify_cq(priv->send_cq, IB_CQ_NEXT_COMP |
+			     IB_CQ_REPORT_MISSED_EVENTS) > 0)
+		napi_schedule(napi);
+	return done;
+}
+
+/* Bringing the QP up and down */
+
+int ipoib_set_qkey(struct ipoib_dev_priv *priv, u32 qkey)
+{
+	struct ib_qp_attr attr = { .qkey = qkey };
+	int ret;
+
+	if (priv->qkey == qkey)
+		return 0;
+	ret = ib_modify_qp(priv->qp, &attr, IB_QP_QKEY);
+	if (!ret)
+		priv->qkey = qkey;
+	return ret;
+}
+
+static int ipoib_qp_to(struct ipoib_dev_priv *priv, enum ib_qp_state state)
+{
+	struct ib_qp_attr attr = { .qp_state = state };
+	int mask = IB_QP_STATE;
+
+	switch (state) {
+	case IB_QPS_INIT:
+		attr.pkey_index = priv->pkey_index;
+		attr.port_num = priv->port;
+		attr.qkey = priv->qkey;
+		mask |= IB_QP_PKEY_INDEX | IB_QP_PORT | IB_QP_QKEY;
+		break;
+	case IB_QPS_RTS:
+		attr.sq_psn = 0;
+		mask |= IB_QP_SQ_PSN;
+		break;
+	default:
+		break;
+	}
+	return ib_modify_qp(priv->qp, &attr, mask);
+}
+
+/*
+ * Poll both CQs until every posted buffer has come back (the QP is in the
+ * error state, so everything completes with a flush status).
+ */
+static void ipoib_drain(struct ipoib_dev_priv *priv)
+{
+	unsigned long deadline = jiffies + 5 * HZ;
+	unsigned int i;
+
+	for (;;) {
+		bool rx_left = false;
+		int n;
+
+		while ((n = ib_poll_cq(priv->recv_cq, IPOIB_NUM_WC,
+				       priv->rx_wc)) > 0)
+			for (i = 0; i < n; i++)
+				ipoib_rx_complete(priv, &priv->rx_wc[i], true);
+		while ((n = ib_poll_cq(priv->send_cq, IPOIB_NUM_WC,
+				       priv->tx_wc)) > 0)
+			for (i = 0; i < n; i++)
+				ipoib_tx_complete(priv, &priv->tx_wc[i], 0);
+
+		for (i = 0; i < priv->recvq_size; i++)
+			rx_left |= !!priv->rx_ring[i].skb;
+		if (!rx_left && priv->tx_head == priv->tx_tail)
+			return;
+		if (time_after(jiffies, deadline))
+			break;
+		usleep_range(500, 1000);
+	}
+
+	ipoib_warn(priv, "completions missing after stop; freeing buffers\n");
+	for (i = 0; i < priv->recvq_size; i++)
+		ipoib_rx_free(priv, i);
+	while (priv->tx_tail != priv->tx_head) {
+		struct ipoib_tx_buf *tx =
+			&priv->tx_ring[priv->tx_tail & (priv->sendq_size - 1)];
+
+		if (tx->skb) {
+			ipoib_tx_unmap(priv, tx);
+			dev_kfree_skb_any(tx->skb);
+			tx->skb = NULL;
+		}
+		priv->tx_tail++;
+	}
+}
+
+int ipoib_ib_dev_open(struct ipoib_dev_priv *priv)
+{
+	unsigned int i;
+	int ret;
+
+	priv->rx_buf_size = IPOIB_UD_BUF_SIZE(priv->max_ib_mtu);
+
+	ret = ipoib_qp_to(priv, IB_QPS_INIT);
+	if (ret) {
+		ipoib_warn(priv, "QP to INIT failed: %d\n", ret);
+		return ret;
+	}
+	for (i = 0; i < priv->recvq_size; i++) {
+		ret = ipoib_rx_post(priv, i, GFP_KERNEL);
+		if (ret) {
+			ipoib_warn(priv, "cannot post receive %u: %d\n", i, ret);
+			goto err_rx;
+		}
+	}
+	ret = ipoib_qp_to(priv, IB_QPS_RTR);
+	if (!ret)
+		ret = ipoib_qp_to(priv, IB_QPS_RTS);
+	if (ret) {
+		ipoib_warn(priv, "QP to RTS failed: %d\n", ret);
+		goto err_rx;
+	}
+
+	napi_enable(&priv->recv_napi);
+	napi_enable(&priv->send_napi);
+	ib_req_notify_cq(priv->recv_cq, IB_CQ_NEXT_COMP);
+	ib_req_notify_cq(priv->send_cq, IB_CQ_NEXT_COMP);
+	/* completions that raced with the arming above */
+	napi_schedule(&priv->recv_napi);
+	return 0;
+
+err_rx:
+	ipoib_qp_to(priv, IB_QPS_ERR);
+	ipoib_drain(priv);
+	ipoib_qp_to(priv, IB_QPS_RESET);
+	return ret;
+}
+
+void ipoib_ib_dev_stop(struct ipoib_dev_priv *priv)
+{
+	napi_disable(&priv->recv_napi);
+	napi_disable(&priv->send_napi);
+
+	if (ipoib_qp_to(priv, IB_QPS_ERR))
+		ipoib_warn(priv, "QP to ERR failed\n");
+	ipoib_drain(priv);
+	if (ipoib_qp_to(priv, IB_QPS_RESET))
+		ipoib_warn(priv, "QP to RESET failed\n");
+
+	/* the send queue is empty: every dead AH can go */
+	cancel_delayed_work_sync(&priv->reap_task);
+	ipoib_reap_dead_ahs(priv, true);
+}
+
+/*
+ * Start the data path when the interface is administratively up, the port
+ * is active and our P_Key is present.  Called with rtnl held.
+ */
+int ipoib_ib_up(struct ipoib_dev_priv *priv)
+{
+	struct net_device *dev = priv->dev;
+	enum ib_port_state state;
+	int ret;
+
+	ASSERT_RTNL();
+	if (!test_bit(IPOIB_FLAG_ADMIN_UP, &priv->flags) ||
+	    test_bit(IPOIB_FLAG_OPER_UP, &priv->flags))
+		return 0;
+
+	ret = priv->fabric->port_query(priv);
+	if (ret)
+		return ret;
+	if (ib_get_cached_port_state(priv->ca, priv->port, &state) ||
+	    state != IB_PORT_ACTIVE) {
+		ipoib_dbg(priv, "port not active, waiting for a port event\n");
+		return 0;
+	}
+	if (!test_bit(IPOIB_FLAG_PKEY_OK, &priv->flags)) {
+		ipoib_dbg(priv, "P_Key 0x%04x absent, waiting\n", priv->pkey);
+		return 0;
+	}
+
+	/* the port MTU may have changed while we were down */
+	dev->max_mtu = IPOIB_UD_MTU(priv->max_ib_mtu);
+	priv->mcast_mtu = dev->max_mtu;
+	priv->admin_mtu = min(priv->admin_mtu, dev->max_mtu);
+	if (dev->mtu > dev->max_mtu)
+		ipoib_apply_mtu(priv);
+
+	ret = ipoib_ib_dev_open(priv);
+	if (ret)
+		return ret;
+
+	set_bit(IPOIB_FLAG_OPER_UP, &priv->flags);
+	queue_delayed_work(priv->wq, &priv->reap_task, IPOIB_REAP_INTERVAL);
+	ipoib_mcast_start(priv);
+	if (test_bit(IPOIB_FLAG_ADMIN_UP, &priv->flags))
+		netif_tx_wake_all_queues(dev);
+	return 0;
+}
+
+/*
+ * Stop the data path.  Called with rtnl held; clearing OPER_UP first lets
+ * our own rtnl-waiting work give up, so flushing priv->wq cannot deadlock.
+ */
+void ipoib_ib_down(struct ipoib_dev_priv *priv)
+{
+	ASSERT_RTNL();
+	netif_carrier_off(priv->dev);
+	if (!test_and_clear_bit(IPOIB_FLAG_OPER_UP, &priv->flags))
+		return;
+
+	netif_tx_disable(priv->dev);
+	ipoib_mcast_stop(priv);
+	flush_workqueue(priv->wq);
+	ipoib_mcast_flush(priv);
+	ipoib_flush_paths(priv);
+	ipoib_ib_dev_stop(priv);
+}
+
+/* IB events and flushes */
+
+void ipoib_event(struct ib_event_handler *handler, struct ib_event *event)
+{
+	struct ipoib_dev_priv *priv =
+		container_of(handler, struct ipoib_dev_priv, event_handler);
+	struct work_struct *work;
+
+	if (event->element.port_num != priv->port)
+		return;
+
+	switch (event->event) {
+	case IB_EVENT_SM_CHANGE:
+	case IB_EVENT_CLIENT_REREGISTER:
+	case IB_EVENT_GID_CHANGE:
+		work = &priv->flush_light;
+		break;
+	case IB_EVENT_PORT_ERR:
+	case IB_EVENT_PORT_ACTIVE:
+	case IB_EVENT_LID_CHANGE:
+		work = &priv->flush_normal;
+		break;
+	case IB_EVENT_PKEY_CHANGE:
+		work = &priv->flush_heavy;
+		break;
+	default:
+		return;
+	}
+	ipoib_dbg(priv, "event %s: queueing flush\n",
+		  ib_event_msg(event->event));
+	queue_work(ipoib_flush_wq, work);
+}
+
+/*
+ * Flush tasks run on the global flush queue and take rtnl, unless the
+ * interface is being unregistered: ipoib_dev_uninit() clears INITIALIZED
+ * (holding rtnl) before it cancels them.
+ */
+static bool ipoib_flush_rtnl_lock(struct ipoib_dev_priv *priv)
+{
+	while (!rtnl_trylock()) {
+		if (!test_bit(IPOIB_FLAG_INITIALIZED, &priv->flags))
+			return false;
+		schedule_timeout_uninterruptible(1);
+	}
+	if (!test_bit(IPOIB_FLAG_INITIALIZED, &priv->flags)) {
+		rtnl_unlock();
+		return false;
+	}
+	return true;
+}
+
+static void ipoib_flush_one(struct ipoib_dev_priv *priv,
+			    enum ipoib_flush_level level)
+{
+	struct net_device *dev = priv->dev;
+	union ib_gid old_gid = priv->local_gid;
+	u16 old_pkey = priv->pkey;
+	bool had_pkey = test_bit(IPOIB_FLAG_PKEY_OK, &priv->flags);
+
+	if (priv->fabric->port_query(priv)) {
+		ipoib_warn(priv, "port query failed during flush\n");
+		level = IPOIB_FLUSH_NORMAL;
+	}
+	if (memcmp(&old_gid, &priv->local_gid, sizeof(old_gid)) ||
+	    old_pkey != priv->pkey ||
+	    had_pkey != test_bit(IPOIB_FLAG_PKEY_OK, &priv->flags))
+		level = IPOIB_FLUSH_HEAVY;
+
+	ipoib_dbg(priv, "flush level %d\n", level);
+
+	if (level == IPOIB_FLUSH_LIGHT) {
+		if (!test_bit(IPOIB_FLAG_OPER_UP, &priv->flags)) {
+			ipoib_ib_up(priv);
+			return;
+		}
+		/* forget paths and groups; rejoin from the broadcast group */
+		ipoib_invalidate_paths(priv);
+		ipoib_mcast_rejoin(priv);
+		return;
+	}
+
+	ipoib_ib_down(priv);
+	if (level == IPOIB_FLUSH_HEAVY) {
+		u8 addr[IPOIB_ALEN];
+
+		memcpy(addr, dev->dev_addr, IPOIB_ALEN);
+		memcpy(addr + 4, priv->local_gid.raw, sizeof(priv->local_gid));
+		if (memcmp(addr, dev->dev_addr, IPOIB_ALEN)) {
+			dev_addr_set(dev, addr);
+			call_netdevice_notifiers(NETDEV_CHANGEADDR, dev);
+		}
+		ipoib_mcast_build_broadcast(dev->broadcast, priv->pkey);
+	}
+	ipoib_ib_up(priv);
+}
+
+static void ipoib_flush(struct ipoib_dev_priv *priv,
+			enum ipoib_flush_level level)
+{
+	struct ipoib_dev_priv *child;
+
+	if (!ipoib_flush_rtnl_lock(priv))
+		return;
+
+	ipoib_flush_one(priv, level);
+	mutex_lock(&priv->child_lock);
+	list_for_each_entry(child, &priv->children, child_list)
+		ipoib_flush_one(child, level);
+	mutex_unlock(&priv->child_lock);
+
+	rtnl_unlock();
+}
+
+void ipoib_flush_light_work(struct work_struct *work)
+{
+	ipoib_flush(container_of(work, struct ipoib_dev_priv, flush_light),
+		    IPOIB_FLUSH_LIGHT);
+}
+
+void ipoib_flush_normal_work(struct work_struct *work)
+{
+	ipoib_flush(container_of(work, struct ipoib_dev_priv, flush_normal),
+		    IPOIB_FLUSH_NORMAL);
+}
+
+void ipoib_flush_heavy_work(struct work_struct *work)
+{
+	ipoib_flush(container_of(work, struct ipoib_dev_priv, flush_heavy),
+		    IPOIB_FLUSH_HEAVY);
+}

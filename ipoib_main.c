@@ -1,0 +1,998 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * ib_ipoib: module, IB client, net_device operations, neighbours and paths.
+ */
+
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/delay.h>
+#include <linux/if_arp.h>
+#include <linux/ip.h>
+#include <linux/ipv6.h>
+#include <linux/module.h>
+#include <linux/moduleparam.h>
+#include <linux/rtnetlink.h>
+#include <linux/unaligned.h>
+#include <net/arp.h>
+#include <net/neighbour.h>
+
+#include "ipoib.h"
+
+MODULE_AUTHOR("The ib_ipoib project");
+MODULE_DESCRIPTION("IP over InfiniBand for InfiniBand and RoCE ports");
+MODULE_LICENSE("GPL");
+MODULE_VERSION(DRV_VERSION);
+
+int ipoib_sendq_size __read_mostly = IPOIB_DEF_SEND_QUEUE;
+int ipoib_recvq_size __read_mostly = IPOIB_DEF_RECV_QUEUE;
+int ipoib_debug_level;
+int ipoib_mcast_debug_level;
+
+module_param_named(send_queue_size, ipoib_sendq_size, int, 0444);
+MODULE_PARM_DESC(send_queue_size,
+		 "Send ring entries per interface, rounded up to a power of two (2-8192, default 128)");
+module_param_named(recv_queue_size, ipoib_recvq_size, int, 0444);
+MODULE_PARM_DESC(recv_queue_size,
+		 "Receive ring entries per interface, rounded up to a power of two (2-8192, default 256)");
+module_param_named(debug_level, ipoib_debug_level, int, 0644);
+MODULE_PARM_DESC(debug_level, "Enable debug messages when > 0 (default 0)");
+module_param_named(mcast_debug_level, ipoib_mcast_debug_level, int, 0644);
+MODULE_PARM_DESC(mcast_debug_level,
+		 "Enable multicast debug messages when > 0 (default 0)");
+
+struct workqueue_struct *ipoib_flush_wq;
+
+/* Port interfaces of one RDMA device, the IB client's data. */
+struct ipoib_ca {
+	struct list_head ports;
+};
+
+static struct ib_client ipoib_client;
+
+static const struct rhashtable_params ipoib_neigh_params = {
+	.key_len = IPOIB_ALEN,
+	.key_offset = offsetof(struct ipoib_neigh, daddr),
+	.head_offset = offsetof(struct ipoib_neigh, node),
+	.automatic_shrinking = true,
+};
+
+/*
+ * Take rtnl from a work item of @priv, giving up once IPOIB_FLAG_OPER_UP is
+ * clear: whoever clears it may be holding rtnl while it waits for us.
+ */
+bool ipoib_rtnl_lock_or_bail(struct ipoib_dev_priv *priv)
+{
+	while (!rtnl_trylock()) {
+		if (!test_bit(IPOIB_FLAG_OPER_UP, &priv->flags))
+			return false;
+		schedule_timeout_uninterruptible(1);
+	}
+	if (!test_bit(IPOIB_FLAG_OPER_UP, &priv->flags)) {
+		rtnl_unlock();
+		return false;
+	}
+	return true;
+}
+
+/* Address handles */
+
+struct ipoib_ah *ipoib_create_ah(struct ipoib_dev_priv *priv,
+				 struct rdma_ah_attr *attr)
+{
+	struct ipoib_ah *ah;
+	struct ib_ah *ibah;
+
+	ah = kzalloc(sizeof(*ah), GFP_KERNEL);
+	if (!ah)
+		return ERR_PTR(-ENOMEM);
+
+	ibah = rdma_create_ah(priv->pd, attr, RDMA_CREATE_AH_SLEEPABLE);
+	if (IS_ERR(ibah)) {
+		kfree(ah);
+		return ERR_CAST(ibah);
+	}
+	ah->priv = priv;
+	ah->ah = ibah;
+	kref_init(&ah->ref);
+	/* never used yet: reapable as soon as it dies */
+	ah->last_send = READ_ONCE(priv->tx_tail);
+	return ah;
+}
+
+void ipoib_ah_release(struct kref *ref)
+{
+	struct ipoib_ah *ah = container_of(ref, struct ipoib_ah, ref);
+	struct ipoib_dev_priv *priv = ah->priv;
+	unsigned long flags;
+
+	spin_lock_irqsave(&priv->dead_lock, flags);
+	list_add_tail(&ah->list, &priv->dead_ahs);
+	spin_unlock_irqrestore(&priv->dead_lock, flags);
+}
+
+/*
+ * Destroy dead address handles whose sends have all completed.  Senders
+ * use an AH inside an RCU read section and record last_send there, so one
+ * grace period after an AH was unlinked its last_send is final.  With @all
+ * the send queue is known to be empty (the QP is drained).
+ */
+void ipoib_reap_dead_ahs(struct ipoib_dev_priv *priv, bool all)
+{
+	struct ipoib_ah *ah, *tmp;
+	LIST_HEAD(batch);
+
+	spin_lock_irq(&priv->dead_lock);
+	list_splice_init(&priv->dead_ahs, &batch);
+	spin_unlock_irq(&priv->dead_lock);
+
+	if (list_empty(&batch))
+		return;
+
+	synchronize_rcu();
+
+	list_for_each_entry_safe(ah, tmp, &batch, list) {
+		if (!all &&
+		    (int)(READ_ONCE(priv->tx_tail) - ah->last_send) < 0)
+			continue;
+		list_del(&ah->list);
+		rdma_destroy_ah(ah->ah, RDMA_DESTROY_AH_SLEEPABLE);
+		kfree(ah);
+	}
+
+	if (!list_empty(&batch)) {
+		spin_lock_irq(&priv->dead_lock);
+		list_splice(&batch, &priv->dead_ahs);
+		spin_unlock_irq(&priv->dead_lock);
+	}
+}
+
+/* Neighbours: one per 20-byte destination address */
+
+static void ipoib_neigh_free_rcu(struct rcu_head *head)
+{
+	struct ipoib_neigh *neigh = container_of(head, struct ipoib_neigh, rcu);
+	struct ipoib_ah *ah = rcu_dereference_protected(neigh->ah, 1);
+
+	if (ah)
+		ipoib_put_ah(ah);
+	kfree(neigh);
+}
+
+/* Unhash and free @neigh; queued packets are dropped.  priv->lock held. */
+static void ipoib_neigh_kill(struct ipoib_dev_priv *priv,
+			     struct ipoib_neigh *neigh)
+{
+	lockdep_assert_held(&priv->lock);
+
+	if (neigh->dead)
+		return;
+	neigh->dead = true;
+	rhashtable_remove_fast(&priv->neigh_table, &neigh->node,
+			       ipoib_neigh_params);
+	list_del(&neigh->list);
+	DEV_STATS_ADD(priv->dev, tx_dropped, skb_queue_len(&neigh->queue));
+	__skb_queue_purge(&neigh->queue);
+	call_rcu(&neigh->rcu, ipoib_neigh_free_rcu);
+}
+
+static struct ipoib_neigh *ipoib_neigh_create(struct ipoib_dev_priv *priv,
+					      const u8 *daddr,
+					      struct ipoib_path *path)
+{
+	struct ipoib_neigh *neigh, *old;
+
+	lockdep_assert_held(&priv->lock);
+
+	neigh = kzalloc(sizeof(*neigh), GFP_ATOMIC);
+	if (!neigh)
+		return NULL;
+	memcpy(neigh->daddr, daddr, IPOIB_ALEN);
+	skb_queue_head_init(&neigh->queue);
+	neigh->path = path;
+	neigh->alive = jiffies;
+	if (path->ah) {
+		kref_get(&path->ah->ref);
+		RCU_INIT_POINTER(neigh->ah, path->ah);
+	}
+
+	old = rhashtable_lookup_get_insert_fast(&priv->neigh_table,
+						&neigh->node,
+						ipoib_neigh_params);
+	if (old) {
+		/* cannot happen while priv->lock serialises creation */
+		if (path->ah)
+			ipoib_put_ah(path->ah);
+		kfree(neigh);
+		return IS_ERR(old) ? NULL : old;
+	}
+	list_add_tail(&neigh->list, &path->neigh_list);
+	return neigh;
+}
+
+/* Drop every neighbour (and what it queued). */
+void ipoib_neigh_flush_all(struct ipoib_dev_priv *priv)
+{
+	struct ipoib_path *path;
+	struct ipoib_neigh *neigh, *tmp;
+	unsigned long flags;
+
+	spin_lock_irqsave(&priv->lock, flags);
+	list_for_each_entry(path, &priv->path_list, list)
+		list_for_each_entry_safe(neigh, tmp, &path->neigh_list, list)
+			ipoib_neigh_kill(priv, neigh);
+	spin_unlock_irqrestore(&priv->lock, flags);
+}
+
+/*
+ * Garbage-collect neighbours idle for longer than the ARP table's stale
+ * time, and paths nobody uses any more, on the ARP table's GC interval.
+ */
+static bool ipoib_neigh_gc(struct ipoib_dev_priv *priv)
+{
+	unsigned long stale = NEIGH_VAR(&arp_tbl.parms, GC_STALETIME);
+	struct ipoib_path *path, *ptmp;
+	struct ipoib_neigh *neigh, *tmp;
+	LIST_HEAD(dead_paths);
+	unsigned long flags;
+
+	if (time_before(jiffies, priv->neigh_gc_at))
+		return false;
+	priv->neigh_gc_at = jiffies + max_t(unsigned long,
+					    READ_ONCE(arp_tbl.gc_interval), HZ);
+
+	spin_lock_irqsave(&priv->lock, flags);
+	list_for_each_entry_safe(path, ptmp, &priv->path_list, list) {
+		list_for_each_entry_safe(neigh, tmp, &path->neigh_list, list)
+			if (time_after(jiffies, READ_ONCE(neigh->alive) + stale))
+				ipoib_neigh_kill(priv, neigh);
+		if (list_empty(&path->neigh_list) && !path->resolving) {
+			rb_erase(&path->rb, &priv->path_tree);
+			path->dead = true;
+			list_move_tail(&path->list, &dead_paths);
+		}
+	}
+	spin_unlock_irqrestore(&priv->lock, flags);
+
+	list_for_each_entry_safe(path, ptmp, &dead_paths, list) {
+		list_del(&path->list);
+		priv->fabric->path_cancel(priv, path);
+		if (path->ah)
+			ipoib_put_ah(path->ah);
+		kfree(path);
+	}
+	return true;
+}
+
+/* Paths: one per destination GID */
+
+static struct ipoib_path *ipoib_path_find(struct ipoib_dev_priv *priv,
+					  const union ib_gid *gid)
+{
+	struct rb_node *n = priv->path_tree.rb_node;
+
+	while (n) {
+		struct ipoib_path *path = rb_entry(n, struct ipoib_path, rb);
+		int cmp = memcmp(gid->raw, path->dgid.raw, sizeof(*gid));
+
+		if (cmp < 0)
+			n = n->rb_left;
+		else if (cmp > 0)
+			n = n->rb_right;
+		else
+			return path;
+	}
+	return NULL;
+}
+
+static void ipoib_path_insert(struct ipoib_dev_priv *priv,
+			      struct ipoib_path *path)
+{
+	struct rb_node **n = &priv->path_tree.rb_node, *parent = NULL;
+
+	while (*n) {
+		struct ipoib_path *p = rb_entry(*n, struct ipoib_path, rb);
+		int cmp = memcmp(path->dgid.raw, p->dgid.raw,
+				 sizeof(path->dgid));
+
+		parent = *n;
+		n = cmp < 0 ? &(*n)->rb_left : &(*n)->rb_right;
+	}
+	rb_link_node(&path->rb, parent, n);
+	rb_insert_color(&path->rb, &priv->path_tree);
+	list_add_tail(&path->list, &priv->path_list);
+}
+
+static struct ipoib_path *ipoib_path_get(struct ipoib_dev_priv *priv,
+					 const union ib_gid *gid)
+{
+	struct ipoib_path *path;
+
+	lockdep_assert_held(&priv->lock);
+
+	path = ipoib_path_find(priv, gid);
+	if (path)
+		return path;
+
+	path = kzalloc(sizeof(*path), GFP_ATOMIC);
+	if (!path)
+		return NULL;
+	path->priv = priv;
+	path->dgid = *gid;
+	INIT_LIST_HEAD(&path->neigh_list);
+	init_completion(&path->done);
+	complete(&path->done);
+	ipoib_path_insert(priv, path);
+	return path;
+}
+
+/* Start resolving @path unless it is busy or failed a moment ago. */
+static void ipoib_path_start(struct ipoib_dev_priv *priv,
+			     struct ipoib_path *path)
+{
+	lockdep_assert_held(&priv->lock);
+
+	if (path->resolving || path->ah)
+		return;
+	if (path->last_try && time_before(jiffies, path->last_try + HZ))
+		return;
+	path->last_try = jiffies;
+	path->resolving = true;
+	if (priv->fabric->path_resolve(priv, path))
+		path->resolving = false;
+}
+
+void ipoib_path_resolved(struct ipoib_path *path, int status,
+			 struct rdma_ah_attr *attr)
+{
+	struct ipoib_dev_priv *priv = path->priv;
+	struct ipoib_ah *ah = NULL, *old = NULL;
+	struct ipoib_neigh *neigh;
+	struct sk_buff_head ready;
+	struct sk_buff *skb;
+	unsigned long flags;
+
+	__skb_queue_head_init(&ready);
+
+	if (!status) {
+		ah = ipoib_create_ah(priv, attr);
+		if (IS_ERR(ah)) {
+			status = PTR_ERR(ah);
+			ah = NULL;
+		}
+	}
+	if (status)
+		ipoib_dbg(priv, "path %pI6 not resolved: %d\n",
+			  path->dgid.raw, status);
+
+	spin_lock_irqsave(&priv->lock, flags);
+	path->resolving = false;
+	if (path->dead) {
+		spin_unlock_irqrestore(&priv->lock, flags);
+		if (ah)
+			ipoib_put_ah(ah);
+		return;
+	}
+
+	if (ah) {
+		old = path->ah;
+		path->ah = ah;
+		path->last_try = 0;
+	}
+	list_for_each_entry(neigh, &path->neigh_list, list) {
+		if (ah) {
+			struct ipoib_ah *prev;
+
+			kref_get(&ah->ref);
+			prev = rcu_replace_pointer(neigh->ah, ah,
+						   lockdep_is_held(&priv->lock));
+			if (prev)
+				ipoib_put_ah(prev);
+			skb_queue_splice_tail_init(&neigh->queue, &ready);
+		} else {
+			DEV_STATS_ADD(priv->dev, tx_dropped,
+				      skb_queue_len(&neigh->queue));
+			__skb_queue_purge(&neigh->queue);
+		}
+	}
+	spin_unlock_irqrestore(&priv->lock, flags);
+
+	if (old)
+		ipoib_put_ah(old);
+
+	/* queued skbs still carry their pseudo header: send them again */
+	while ((skb = __skb_dequeue(&ready))) {
+		skb->dev = priv->dev;
+		if (dev_queue_xmit(skb))
+			ipoib_dbg(priv, "requeue after path resolution failed\n");
+	}
+}
+
+/*
+ * Forget every path's address handle so the next send resolves again
+ * (after SM, LID or GID changes).  Neighbours go too: they cache the AH.
+ */
+void ipoib_invalidate_paths(struct ipoib_dev_priv *priv)
+{
+	struct ipoib_path *path;
+	struct ipoib_neigh *neigh, *tmp;
+	unsigned long flags;
+
+	spin_lock_irqsave(&priv->lock, flags);
+	list_for_each_entry(path, &priv->path_list, list) {
+		list_for_each_entry_safe(neigh, tmp, &path->neigh_list, list)
+			ipoib_neigh_kill(priv, neigh);
+		if (path->ah) {
+			ipoib_put_ah(path->ah);
+			path->ah = NULL;
+		}
+		path->last_try = 0;
+	}
+	spin_unlock_irqrestore(&priv->lock, flags);
+}
+
+/* Drop every path and neighbour; waits for outstanding resolutions. */
+void ipoib_flush_paths(struct ipoib_dev_priv *priv)
+{
+	struct ipoib_path *path, *tmp;
+	struct ipoib_neigh *neigh, *ntmp;
+	LIST_HEAD(dead);
+	unsigned long flags;
+
+	spin_lock_irqsave(&priv->lock, flags);
+	list_for_each_entry_safe(path, tmp, &priv->path_list, list) {
+		list_for_each_entry_safe(neigh, ntmp, &path->neigh_list, list)
+			ipoib_neigh_kill(priv, neigh);
+		rb_erase(&path->rb, &priv->path_tree);
+		path->dead = true;
+		list_move_tail(&path->list, &dead);
+	}
+	spin_unlock_irqrestore(&priv->lock, flags);
+
+	list_for_each_entry_safe(path, tmp, &dead, list) {
+		list_del(&path->list);
+		priv->fabric->path_cancel(priv, path);
+		if (path->ah)
+			ipoib_put_ah(path->ah);
+		kfree(path);
+	}
+}
+
+/* Transmit */
+
+static void ipoib_unicast_slow(struct ipoib_dev_priv *priv,
+			       struct sk_buff *skb, const u8 *daddr)
+{
+	struct ipoib_neigh *neigh;
+	struct ipoib_path *path;
+	struct ipoib_ah *ah = NULL;
+	unsigned long flags;
+
+	spin_lock_irqsave(&priv->lock, flags);
+	neigh = rhashtable_lookup_fast(&priv->neigh_table, daddr,
+				       ipoib_neigh_params);
+	if (!neigh) {
+		path = ipoib_path_get(priv, (const union ib_gid *)(daddr + 4));
+		if (path)
+			neigh = ipoib_neigh_create(priv, daddr, path);
+		if (!neigh)
+			goto drop;
+	}
+	path = neigh->path;
+	ah = rcu_dereference_protected(neigh->ah, lockdep_is_held(&priv->lock));
+	if (ah) {
+		kref_get(&ah->ref);
+		spin_unlock_irqrestore(&priv->lock, flags);
+		goto send;
+	}
+	if (skb_queue_len(&neigh->queue) >= IPOIB_MAX_PENDING)
+		goto drop;
+	skb_push(skb, IPOIB_PSEUDO_LEN);
+	__skb_queue_tail(&neigh->queue, skb);
+	ipoib_path_start(priv, path);
+	spin_unlock_irqrestore(&priv->lock, flags);
+	return;
+
+drop:
+	priv->tx_no_path++;
+	spin_unlock_irqrestore(&priv->lock, flags);
+	DEV_STATS_INC(priv->dev, tx_dropped);
+	dev_kfree_skb_any(skb);
+	return;
+
+send:
+	rcu_read_lock();
+	ipoib_send(priv, skb, ah, get_unaligned_be32(daddr) & IPOIB_QPN_MASK);
+	rcu_read_unlock();
+	ipoib_put_ah(ah);
+}
+
+static netdev_tx_t ipoib_start_xmit(struct sk_buff *skb,
+				    struct net_device *dev)
+{
+	struct ipoib_dev_priv *priv = ipoib_priv(dev);
+	struct ipoib_neigh *neigh;
+	struct ipoib_ah *ah;
+	u8 daddr[IPOIB_ALEN];
+
+	if (unlikely(skb->len < IPOIB_HARD_LEN ||
+		     !test_bit(IPOIB_FLAG_OPER_UP, &priv->flags))) {
+		DEV_STATS_INC(dev, tx_dropped);
+		dev_kfree_skb_any(skb);
+		return NETDEV_TX_OK;
+	}
+
+	memcpy(daddr, skb->data, IPOIB_ALEN);
+	skb_pull(skb, IPOIB_PSEUDO_LEN);
+
+	if (daddr[4] == 0xff) {
+		ipoib_mcast_send(priv, daddr, skb);
+		return NETDEV_TX_OK;
+	}
+
+	rcu_read_lock();
+	neigh = rhashtable_lookup(&priv->neigh_table, daddr,
+				  ipoib_neigh_params);
+	ah = neigh ? rcu_dereference(neigh->ah) : NULL;
+	if (likely(ah)) {
+		if (time_after(jiffies, READ_ONCE(neigh->alive)))
+			WRITE_ONCE(neigh->alive, jiffies);
+		ipoib_send(priv, skb, ah,
+			   get_unaligned_be32(daddr) & IPOIB_QPN_MASK);
+		rcu_read_unlock();
+		return NETDEV_TX_OK;
+	}
+	rcu_read_unlock();
+
+	ipoib_unicast_slow(priv, skb, daddr);
+	return NETDEV_TX_OK;
+}
+
+static void ipoib_tx_timeout(struct net_device *dev, unsigned int txqueue)
+{
+	struct ipoib_dev_priv *priv = ipoib_priv(dev);
+
+	ipoib_warn(priv, "transmit timeout: %u sends outstanding\n",
+		   READ_ONCE(priv->tx_head) - READ_ONCE(priv->tx_tail));
+	napi_schedule(&priv->send_napi);
+}
+
+/*
+ * header_ops->create: push the encapsulation header, then the destination
+ * address as a pseudo header that ipoib_start_xmit() takes off again.
+ */
+static int ipoib_hard_header(struct sk_buff *skb, struct net_device *dev,
+			     unsigned short type, const void *daddr,
+			     const void *saddr, unsigned int len)
+{
+	struct ipoib_pseudo_header *phdr;
+	struct ipoib_header *hdr;
+
+	hdr = skb_push(skb, sizeof(*hdr));
+	hdr->proto = htons(type);
+	hdr->reserved = 0;
+
+	phdr = skb_push(skb, sizeof(*phdr));
+	if (daddr)
+		memcpy(phdr->hwaddr, daddr, IPOIB_ALEN);
+	else
+		memset(phdr->hwaddr, 0, IPOIB_ALEN);
+
+	return IPOIB_HARD_LEN;
+}
+
+static const struct header_ops ipoib_header_ops = {
+	.create = ipoib_hard_header,
+};
+
+/* net_device operations */
+
+void ipoib_set_dev_features(struct ipoib_dev_priv *priv)
+{
+	struct net_device *dev = priv->dev;
+
+	dev->hw_features = 0;
+	dev->features = NETIF_F_VLAN_CHALLENGED | NETIF_F_HIGHDMA;
+	/* no UD checksum offload here, so SG is only for the stack's benefit */
+	if (priv->max_send_sge > 1)
+		dev->hw_features |= NETIF_F_SG;
+	dev->features |= dev->hw_features;
+}
+
+/*
+ * MTU: the smaller of what the user asked for and what the broadcast group
+ * and the port allow.  Called with rtnl held.
+ */
+int ipoib_apply_mtu(struct ipoib_dev_priv *priv)
+{
+	struct net_device *dev = priv->dev;
+	unsigned int mtu = min(priv->admin_mtu, priv->mcast_mtu);
+	int ret;
+
+	ASSERT_RTNL();
+	if (dev->mtu == mtu)
+		return 0;
+	set_bit(IPOIB_FLAG_MTU_SYNC, &priv->flags);
+	ret = dev_set_mtu(dev, mtu);
+	clear_bit(IPOIB_FLAG_MTU_SYNC, &priv->flags);
+	if (ret)
+		ipoib_warn(priv, "cannot set MTU %u: %d\n", mtu, ret);
+	return ret;
+}
+
+static int ipoib_change_mtu(struct net_device *dev, int new_mtu)
+{
+	struct ipoib_dev_priv *priv = ipoib_priv(dev);
+
+	/* the core already refused anything above dev->max_mtu */
+	if (!test_bit(IPOIB_FLAG_MTU_SYNC, &priv->flags)) {
+		priv->admin_mtu = new_mtu;
+		new_mtu = min_t(unsigned int, new_mtu, priv->mcast_mtu);
+	}
+	WRITE_ONCE(dev->mtu, new_mtu);
+	return 0;
+}
+
+static int ipoib_open(struct net_device *dev)
+{
+	struct ipoib_dev_priv *priv = ipoib_priv(dev);
+
+	ipoib_dbg(priv, "bringing up interface\n");
+	set_bit(IPOIB_FLAG_ADMIN_UP, &priv->flags);
+	netif_carrier_off(dev);
+
+	/* without an active port we stay down until a port event */
+	ipoib_ib_up(priv);
+	netif_start_queue(dev);
+	return 0;
+}
+
+static int ipoib_stop(struct net_device *dev)
+{
+	struct ipoib_dev_priv *priv = ipoib_priv(dev);
+
+	ipoib_dbg(priv, "stopping interface\n");
+	clear_bit(IPOIB_FLAG_ADMIN_UP, &priv->flags);
+	netif_tx_disable(dev);
+	ipoib_ib_down(priv);
+	return 0;
+}
+
+static void ipoib_set_rx_mode(struct net_device *dev)
+{
+	struct ipoib_dev_priv *priv = ipoib_priv(dev);
+
+	if (test_bit(IPOIB_FLAG_OPER_UP, &priv->flags))
+		queue_work(priv->wq, &priv->mcast_restart_task);
+}
+
+static void ipoib_reap_work(struct work_struct *work)
+{
+	struct ipoib_dev_priv *priv =
+		container_of(work, struct ipoib_dev_priv, reap_task.work);
+
+	ipoib_reap_dead_ahs(priv, false);
+	if (ipoib_neigh_gc(priv) && ipoib_rtnl_lock_or_bail(priv)) {
+		ipoib_mcast_reap_sendonly(priv);
+		rtnl_unlock();
+	}
+	if (test_bit(IPOIB_FLAG_OPER_UP, &priv->flags))
+		queue_delayed_work(priv->wq, &priv->reap_task,
+				   IPOIB_REAP_INTERVAL);
+}
+
+static void ipoib_set_dev_addr(struct ipoib_dev_priv *priv)
+{
+	u8 addr[IPOIB_ALEN];
+
+	put_unaligned_be32(priv->qp->qp_num & IPOIB_QPN_MASK, addr);
+	memcpy(addr + 4, priv->local_gid.raw, sizeof(priv->local_gid));
+	dev_addr_set(priv->dev, addr);
+}
+
+/*
+ * ndo_init: everything the interface owns is created here, its workqueue
+ * first, and destroyed in ipoib_dev_uninit() in reverse order.
+ */
+static int ipoib_dev_init(struct net_device *dev)
+{
+	struct ipoib_dev_priv *priv = ipoib_priv(dev);
+	int ret;
+
+	priv->wq = alloc_ordered_workqueue("%s", WQ_MEM_RECLAIM, dev->name);
+	if (!priv->wq)
+		return -ENOMEM;
+
+	ret = rhashtable_init(&priv->neigh_table, &ipoib_neigh_params);
+	if (ret)
+		goto err_wq;
+
+	ret = priv->fabric->init ? priv->fabric->init(priv) : 0;
+	if (ret)
+		goto err_neigh;
+
+	ret = priv->fabric->port_query(priv);
+	if (ret) {
+		ipoib_warn(priv, "port %u query failed: %d\n", priv->port, ret);
+		goto err_fabric;
+	}
+
+	ret = ipoib_transport_init(priv);
+	if (ret)
+		goto err_fabric;
+
+	dev->max_mtu = IPOIB_UD_MTU(priv->max_ib_mtu);
+	priv->mcast_mtu = dev->max_mtu;
+	priv->admin_mtu = dev->max_mtu;
+	dev->mtu = dev->max_mtu;
+
+	ipoib_set_dev_addr(priv);
+	ipoib_mcast_build_broadcast(dev->broadcast, priv->pkey);
+	ipoib_set_dev_features(priv);
+
+	if (!test_bit(IPOIB_FLAG_CHILD, &priv->flags)) {
+		INIT_IB_EVENT_HANDLER(&priv->event_handler, priv->ca,
+				      ipoib_event);
+		ib_register_event_handler(&priv->event_handler);
+	}
+	set_bit(IPOIB_FLAG_INITIALIZED, &priv->flags);
+	return 0;
+
+err_fabric:
+	if (priv->fabric->cleanup)
+		priv->fabric->cleanup(priv);
+err_neigh:
+	rhashtable_destroy(&priv->neigh_table);
+err_wq:
+	destroy_workqueue(priv->wq);
+	priv->wq = NULL;
+	return ret;
+}
+
+static void ipoib_dev_uninit(struct net_device *dev)
+{
+	struct ipoib_dev_priv *priv = ipoib_priv(dev);
+
+	ASSERT_RTNL();
+
+	if (!test_bit(IPOIB_FLAG_CHILD, &priv->flags))
+		ib_unregister_event_handler(&priv->event_handler);
+	/* flush tasks see this and give up waiting for rtnl */
+	clear_bit(IPOIB_FLAG_INITIALIZED, &priv->flags);
+	cancel_work_sync(&priv->flush_light);
+	cancel_work_sync(&priv->flush_normal);
+	cancel_work_sync(&priv->flush_heavy);
+
+	/* ndo_stop ran already; make sure nothing is left behind */
+	ipoib_ib_down(priv);
+	ipoib_mcast_flush(priv);
+	ipoib_flush_paths(priv);
+	cancel_delayed_work_sync(&priv->reap_task);
+	ipoib_reap_dead_ahs(priv, true);
+
+	ipoib_transport_cleanup(priv);
+	if (priv->fabric->cleanup)
+		priv->fabric->cleanup(priv);
+	rhashtable_destroy(&priv->neigh_table);
+	destroy_workqueue(priv->wq);
+	priv->wq = NULL;
+}
+
+static int ipoib_get_iflink(const struct net_device *dev)
+{
+	struct ipoib_dev_priv *priv = ipoib_priv(dev);
+
+	/* a child points at its parent; a parent at itself */
+	if (priv->parent)
+		return priv->parent->dev->ifindex;
+	return dev->ifindex;
+}
+
+static const struct net_device_ops ipoib_netdev_ops = {
+	.ndo_init		= ipoib_dev_init,
+	.ndo_uninit		= ipoib_dev_uninit,
+	.ndo_open		= ipoib_open,
+	.ndo_stop		= ipoib_stop,
+	.ndo_start_xmit		= ipoib_start_xmit,
+	.ndo_tx_timeout		= ipoib_tx_timeout,
+	.ndo_change_mtu		= ipoib_change_mtu,
+	.ndo_set_rx_mode	= ipoib_set_rx_mode,
+	.ndo_get_iflink		= ipoib_get_iflink,
+};
+
+static void ipoib_setup(struct net_device *dev)
+{
+	struct ipoib_dev_priv *priv = ipoib_priv(dev);
+
+	dev->netdev_ops = &ipoib_netdev_ops;
+	dev->header_ops = &ipoib_header_ops;
+	dev->sysfs_groups[0] = &ipoib_attr_group;
+
+	dev->type = ARPHRD_INFINIBAND;
+	dev->hard_header_len = IPOIB_HARD_LEN;
+	dev->addr_len = IPOIB_ALEN;
+	dev->min_mtu = IPV4_MIN_MTU;
+	dev->tx_queue_len = ipoib_sendq_size * 2;
+	dev->watchdog_timeo = 5 * HZ;
+	dev->flags = IFF_BROADCAST | IFF_MULTICAST;
+	dev->priv_flags &= ~IFF_TX_SKB_SHARING;
+	netif_keep_dst(dev);
+
+	priv->dev = dev;
+	spin_lock_init(&priv->lock);
+	spin_lock_init(&priv->dead_lock);
+	mutex_init(&priv->child_lock);
+	INIT_LIST_HEAD(&priv->children);
+	INIT_LIST_HEAD(&priv->child_list);
+	INIT_LIST_HEAD(&priv->ca_list);
+	INIT_LIST_HEAD(&priv->path_list);
+	INIT_LIST_HEAD(&priv->dead_ahs);
+	priv->path_tree = RB_ROOT;
+
+	ipoib_mcast_init(priv);
+	INIT_DELAYED_WORK(&priv->reap_task, ipoib_reap_work);
+	INIT_WORK(&priv->flush_light, ipoib_flush_light_work);
+	INIT_WORK(&priv->flush_normal, ipoib_flush_normal_work);
+	INIT_WORK(&priv->flush_heavy, ipoib_flush_heavy_work);
+	netif_napi_add_weight(dev, &priv->recv_napi, ipoib_recv_poll,
+			      IPOIB_NAPI_WEIGHT);
+	netif_napi_add_weight(dev, &priv->send_napi, ipoib_send_poll,
+			      IPOIB_NAPI_WEIGHT);
+}
+
+/* Allocate (not register) an IPoIB net_device for @ca/@port. */
+struct net_device *ipoib_create_netdev(struct ib_device *ca, u32 port,
+				       const char *name, u16 pkey,
+				       struct ipoib_dev_priv *parent)
+{
+	struct ipoib_dev_priv *priv;
+	struct net_device *dev;
+
+	dev = alloc_netdev(sizeof(*priv), name, NET_NAME_UNKNOWN, ipoib_setup);
+	if (!dev)
+		return ERR_PTR(-ENOMEM);
+
+	priv = ipoib_priv(dev);
+	priv->ca = ca;
+	priv->port = port;
+	priv->fabric = rdma_protocol_ib(ca, port) ? &ipoib_fabric_ib_ops :
+						    &ipoib_fabric_roce_ops;
+	priv->pkey = pkey;
+	priv->parent = parent;
+	if (parent)
+		set_bit(IPOIB_FLAG_CHILD, &priv->flags);
+	SET_NETDEV_DEV(dev, ca->dev.parent);
+	dev->dev_port = port - 1;
+	return dev;
+}
+
+/* IB client */
+
+static struct net_device *ipoib_add_port(struct ib_device *ca, u32 port)
+{
+	struct net_device *dev;
+	int ret;
+
+	dev = ipoib_create_netdev(ca, port, "ib%d", 0, NULL);
+	if (IS_ERR(dev))
+		return dev;
+
+	ret = register_netdev(dev);
+	if (ret) {
+		free_netdev(dev);
+		return ERR_PTR(ret);
+	}
+	netdev_info(dev, "%s port %u (%s)\n", dev_name(&ca->dev), port,
+		    ipoib_priv(dev)->fabric->name);
+	return dev;
+}
+
+static void ipoib_remove_port(struct ipoib_dev_priv *priv)
+{
+	struct net_device *dev = priv->dev;
+
+	unregister_netdev(dev);
+	free_netdev(dev);
+}
+
+static int ipoib_add_one(struct ib_device *ca)
+{
+	struct ipoib_ca *ic;
+	unsigned int p;
+
+	ic = kzalloc(sizeof(*ic), GFP_KERNEL);
+	if (!ic)
+		return -ENOMEM;
+	INIT_LIST_HEAD(&ic->ports);
+
+	rdma_for_each_port(ca, p) {
+		struct net_device *dev;
+
+		if (!rdma_protocol_ib(ca, p) && !rdma_protocol_roce(ca, p))
+			continue;
+		dev = ipoib_add_port(ca, p);
+		if (IS_ERR(dev)) {
+			dev_warn(&ca->dev, "port %u: no IPoIB interface: %ld\n",
+				 p, PTR_ERR(dev));
+			continue;
+		}
+		list_add_tail(&ipoib_priv(dev)->ca_list, &ic->ports);
+	}
+
+	if (list_empty(&ic->ports)) {
+		kfree(ic);
+		return -EOPNOTSUPP;
+	}
+	ib_set_client_data(ca, &ipoib_client, ic);
+	return 0;
+}
+
+static void ipoib_remove_one(struct ib_device *ca, void *client_data)
+{
+	struct ipoib_ca *ic = client_data;
+	struct ipoib_dev_priv *priv, *tmp;
+
+	list_for_each_entry_safe(priv, tmp, &ic->ports, ca_list) {
+		list_del(&priv->ca_list);
+		ipoib_remove_port(priv);
+	}
+	kfree(ic);
+}
+
+static struct ib_client ipoib_client = {
+	.name	= "ipoib",
+	.add	= ipoib_add_one,
+	.remove	= ipoib_remove_one,
+};
+
+static int ipoib_queue_size(int *size, const char *what)
+{
+	int v = clamp(*size, IPOIB_MIN_QUEUE_SIZE, IPOIB_MAX_QUEUE_SIZE);
+
+	v = roundup_pow_of_two(v);
+	if (v != *size)
+		pr_info("%s %d adjusted to %d\n", what, *size, v);
+	*size = v;
+	return 0;
+}
+
+static int __init ipoib_init_module(void)
+{
+	int ret;
+
+	ipoib_queue_size(&ipoib_sendq_size, "send_queue_size");
+	ipoib_queue_size(&ipoib_recvq_size, "recv_queue_size");
+
+	/* only IB-event flush tasks run here; see ipoib.h */
+	ipoib_flush_wq = alloc_workqueue("ipoib_flush", WQ_UNBOUND, 0);
+	if (!ipoib_flush_wq)
+		return -ENOMEM;
+
+	ret = ipoib_fabric_ib_register();
+	if (ret)
+		goto err_wq;
+
+	ret = ib_register_client(&ipoib_client);
+	if (ret)
+		goto err_sa;
+
+	pr_info("version %s loaded\n", DRV_VERSION);
+	return 0;
+
+err_sa:
+	ipoib_fabric_ib_unregister();
+err_wq:
+	destroy_workqueue(ipoib_flush_wq);
+	return ret;
+}
+
+static void __exit ipoib_cleanup_module(void)
+{
+	ib_unregister_client(&ipoib_client);
+	ipoib_fabric_ib_unregister();
+	destroy_workqueue(ipoib_flush_wq);
+	/* neighbours are freed by RCU callbacks in this module's text */
+	rcu_barrier();
+}
+
+module_init(ipoib_init_module);
+module_exit(ipoib_cleanup_module);

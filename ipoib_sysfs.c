@@ -1,0 +1,84 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * ib_ipoib: per-interface sysfs attributes, with the in-tree driver's
+ * names and formats so that existing tools keep working.
+ */
+
+#include <linux/capability.h>
+#include <linux/device.h>
+#include <linux/netdevice.h>
+#include <linux/rtnetlink.h>
+
+#include "ipoib.h"
+
+static struct ipoib_dev_priv *to_priv(struct device *d)
+{
+	return ipoib_priv(to_net_dev(d));
+}
+
+static ssize_t pkey_show(struct device *d, struct device_attribute *attr,
+			 char *buf)
+{
+	return sysfs_emit(buf, "0x%04x\n", to_priv(d)->pkey);
+}
+static DEVICE_ATTR_RO(pkey);
+
+static ssize_t umcast_show(struct device *d, struct device_attribute *attr,
+			   char *buf)
+{
+	return sysfs_emit(buf, "%d\n",
+			  test_bit(IPOIB_FLAG_UMCAST, &to_priv(d)->flags));
+}
+
+static ssize_t umcast_store(struct device *d, struct device_attribute *attr,
+			    const char *buf, size_t count)
+{
+	struct ipoib_dev_priv *priv = to_priv(d);
+	bool on;
+	int ret;
+
+	if (!capable(CAP_NET_ADMIN))
+		return -EPERM;
+	ret = kstrtobool(buf, &on);
+	if (ret)
+		return ret;
+	if (on)
+		set_bit(IPOIB_FLAG_UMCAST, &priv->flags);
+	else
+		clear_bit(IPOIB_FLAG_UMCAST, &priv->flags);
+	return count;
+}
+static DEVICE_ATTR_RW(umcast);
+
+static ssize_t mode_show(struct device *d, struct device_attribute *attr,
+			 char *buf)
+{
+	return sysfs_emit(buf, "datagram\n");
+}
+
+static ssize_t mode_store(struct device *d, struct device_attribute *attr,
+			  const char *buf, size_t count)
+{
+	if (!capable(CAP_NET_ADMIN))
+		return -EPERM;
+	if (sysfs_streq(buf, "datagram"))
+		return count;
+	if (sysfs_streq(buf, "connected")) {
+		netdev_info(to_net_dev(d),
+			    "connected mode is not supported by this build\n");
+		return -EOPNOTSUPP;
+	}
+	return -EINVAL;
+}
+static DEVICE_ATTR_RW(mode);
+
+static struct attribute *ipoib_attrs[] = {
+	&dev_attr_pkey.attr,
+	&dev_attr_umcast.attr,
+	&dev_attr_mode.attr,
+	NULL,
+};
+
+const struct attribute_group ipoib_attr_group = {
+	.attrs = ipoib_attrs,
+};

@@ -1,0 +1,85 @@
+#!/bin/bash
+# `make check`: build the module for each tested kernel (newest 6.1.* and 6.12.*) and run
+# the lab scenarios on each in qemu.
+#
+#   tests/check.sh [SCENARIO...]           SCENARIO: a name (lab-wire) or a file
+#   SCENARIOS="lab-wire module-load" tests/check.sh
+#
+# Environment: LAB_PARALLEL=1 runs two one-guest scenarios at a time (tests/lab/run -j);
+# LAB_PREBUILT=DIR takes DIR/KVER/ib_ipoib.ko instead of building (to test the lab itself).
+# Ends with the line "N passed, N failed"; exits non-zero if anything failed.
+set -uo pipefail
+
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+LAB=$REPO/tests/lab
+cd "$REPO" || exit 1
+
+# (a) packages
+if ! "$LAB/deps.sh" check >/dev/null 2>&1; then
+	if ((EUID == 0)); then
+		"$LAB/deps.sh" install || { echo "check: installing the lab's packages failed" >&2; exit 1; }
+	else
+		echo "check: packages are missing; as root run:" >&2
+		"$LAB/deps.sh" check >&2
+		exit 1
+	fi
+fi
+
+# (b) kernels
+mapfile -t KERNELS < <("$LAB/deps.sh" kernels)
+if ((${#KERNELS[@]} != 2)); then
+	echo "check: need one 6.1.* and one 6.12.* kernel with headers, found: ${KERNELS[*]:-none}" >&2
+	exit 1
+fi
+
+# (d) scenarios: arguments, else $SCENARIOS, else all
+read -ra names <<<"${SCENARIOS:-}"
+(($#)) && names=("$@")
+files=()
+if ((${#names[@]} == 0)); then
+	files=("$REPO"/tests/scenarios/*.sh)
+else
+	for n in "${names[@]}"; do
+		if [[ -f $n ]]; then
+			files+=("$n")
+		elif [[ -f $REPO/tests/scenarios/${n%.sh}.sh ]]; then
+			files+=("$REPO/tests/scenarios/${n%.sh}.sh")
+		else
+			echo "check: no scenario $n" >&2
+			exit 1
+		fi
+	done
+fi
+jobs=()
+[[ ${LAB_PARALLEL:-0} == 1 ]] && jobs=(-j)
+
+passed=0 failed=0
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+start=$SECONDS
+for k in "${KERNELS[@]}"; do
+	echo "=== $k"
+	# (c) build the module for this kernel
+	mod=(-m "$REPO/build/$k/ib_ipoib.ko")
+	if [[ -n ${LAB_PREBUILT:-} ]]; then
+		mod=(-m "$LAB_PREBUILT/$k/ib_ipoib.ko")
+	elif ! make -C "$REPO" KVER="$k" BUILD_DIR="build/$k" >"$log" 2>&1 ||
+		[[ ! -f $REPO/build/$k/ib_ipoib.ko ]]; then
+		echo "FAIL build [$k]: make KVER=$k BUILD_DIR=build/$k did not produce build/$k/ib_ipoib.ko"
+		tail -n 30 "$log" | sed 's/^/    | /'
+		failed=$((failed + 1))
+		mod=() # scenarios that need the module fail; the lab's own still run
+	fi
+	# (e) one line per scenario
+	"$LAB/run" -k "$k" "${mod[@]}" "${jobs[@]}" -o "$REPO/build/lab/results/$k" "${files[@]}" | tee "$log"
+	rc=${PIPESTATUS[0]}
+	p=$(grep -c '^PASS ' "$log") f=$(grep -c '^FAIL ' "$log")
+	if ((rc != 0 && f == 0)); then
+		echo "FAIL lab [$k]: tests/lab/run exited $rc"
+		f=1
+	fi
+	passed=$((passed + p)) failed=$((failed + f))
+done
+echo "(${KERNELS[*]}: $((SECONDS - start))s)"
+echo "$passed passed, $failed failed"
+((failed == 0))

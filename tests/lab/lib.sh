@@ -1,0 +1,140 @@
+# shellcheck shell=bash
+# Helpers for lab scenarios. guest-init sources this before the scenario, with
+#   NODE=a|b  LAB_SHARED=<dir shared by both guests and the host>  LAB_MODULE=<ib_ipoib.ko>
+#   LAB_KVER=<uname -r>  LAB_REPO=<repo, read-only>  LAB_SCENARIO=<name>  LAB_GUESTS=1|2
+# Scenarios run with `set -e -o pipefail`: any failing command fails the scenario.
+
+: "${NODE:?NODE must be a or b}"
+case $NODE in
+a) PEER=b ;;
+b) PEER=a ;;
+*) echo "lib.sh: bad NODE=$NODE" >&2; exit 1 ;;
+esac
+export NODE PEER
+
+# The lab's addresses: 198.18.0.0/15 (RFC 2544 benchmarking) and 2001:db8::/32 (RFC 3849).
+ETH_IP_A=198.18.1.1 ETH_IP_B=198.18.1.2
+IB_IP_A=198.18.2.1 IB_IP_B=198.18.2.2
+IB_IP6_A=2001:db8:2::1 IB_IP6_B=2001:db8:2::2
+if [[ $NODE == a ]]; then
+	MY_ETH_IP=$ETH_IP_A PEER_ETH_IP=$ETH_IP_B MY_IB_IP=$IB_IP_A PEER_IB_IP=$IB_IP_B
+	MY_IB_IP6=$IB_IP6_A PEER_IB_IP6=$IB_IP6_B
+else
+	MY_ETH_IP=$ETH_IP_B PEER_ETH_IP=$ETH_IP_A MY_IB_IP=$IB_IP_B PEER_IB_IP=$IB_IP_A
+	MY_IB_IP6=$IB_IP6_B PEER_IB_IP6=$IB_IP6_A
+fi
+export ETH_IP_A ETH_IP_B IB_IP_A IB_IP_B IB_IP6_A IB_IP6_B
+export MY_ETH_IP PEER_ETH_IP MY_IB_IP PEER_IB_IP MY_IB_IP6 PEER_IB_IP6
+LAB_SYNC=${LAB_SHARED:-/run/lab/shared}/sync
+
+# log MSG...: timestamped (seconds since boot) message on stdout.
+log() {
+	local up
+	read -r up _ </proc/uptime
+	printf '[%8s %s] %s\n' "$up" "$NODE" "$*"
+}
+
+# fail MSG...: report and end the scenario with status 1.
+fail() {
+	log "FAIL: $*"
+	touch "$LAB_SYNC/abort.$NODE" 2>/dev/null || true
+	exit 1
+}
+
+# run CMD...: show the command, then run it (its status is returned).
+run() {
+	log "+ $*"
+	"$@"
+}
+
+# check CMD...: run CMD, fail the scenario if it returns non-zero.
+check() {
+	log "+ $*"
+	"$@" || fail "command failed (status $?): $*"
+}
+
+# kmsg MSG...: write a line into the kernel log (handy to line up dmesg with the script).
+kmsg() { echo "lab[$NODE]: $*" >/dev/kmsg; }
+
+# Quietly true if the peer guest has given up (its scenario failed).
+_peer_aborted() { [[ -e $LAB_SYNC/abort.$PEER ]]; }
+
+# wait_for TIMEOUT CMD...: poll CMD (output hidden) until it succeeds; fail after
+# TIMEOUT seconds. The poll interval grows from 0.1 s to 1 s.
+wait_for() {
+	local timeout=$1 end now delay=0.1
+	shift
+	end=$(($(date +%s) + timeout))
+	while ! "$@" >/dev/null 2>&1; do
+		_peer_aborted && fail "peer $PEER failed while waiting for: $*"
+		now=$(date +%s)
+		((now < end)) || fail "timed out after ${timeout}s waiting for: $*"
+		sleep "$delay"
+		case $delay in 0.1) delay=0.2 ;; 0.2) delay=0.5 ;; *) delay=1 ;; esac
+	done
+}
+
+# signal NAME: raise a named flag in the shared directory (seen by both guests).
+signal() {
+	mkdir -p "$LAB_SYNC"
+	echo "$NODE" >"$LAB_SYNC/$1.tmp.$NODE"
+	mv "$LAB_SYNC/$1.tmp.$NODE" "$LAB_SYNC/$1"
+	log "signal $1"
+}
+
+# wait_signal NAME [TIMEOUT=120]: wait until some guest has raised flag NAME.
+wait_signal() {
+	log "waiting for signal $1"
+	wait_for "${2:-120}" test -e "$LAB_SYNC/$1"
+}
+
+# barrier NAME [TIMEOUT=120]: both guests wait here for each other (no-op with 1 guest).
+barrier() {
+	[[ ${LAB_GUESTS:-1} -ge 2 ]] || return 0
+	signal "barrier.$1.$NODE"
+	wait_signal "barrier.$1.$PEER" "${2:-120}"
+}
+
+# on NODE CMD...: run CMD only on that node (a or b); true elsewhere.
+on() {
+	local n=$1
+	shift
+	[[ $n == "$NODE" ]] || return 0
+	"$@"
+}
+
+# rx_count IF / tx_count IF: packet counters of interface IF.
+rx_count() { cat "/sys/class/net/$1/statistics/rx_packets"; }
+tx_count() { cat "/sys/class/net/$1/statistics/tx_packets"; }
+
+# port_active [DEV=rxe0] [PORT=1]: true if the RDMA port is ACTIVE.
+port_active() {
+	grep -q ACTIVE "/sys/class/infiniband/${1:-rxe0}/ports/${2:-1}/state" 2>/dev/null
+}
+
+# IB_IF: name of the IPoIB interface (override in a scenario if it differs).
+IB_IF=${IB_IF:-ib0}
+
+# wait_ib0 [TIMEOUT=30]: wait until the IPoIB interface $IB_IF exists.
+wait_ib0() { wait_for "${1:-30}" test -e "/sys/class/net/$IB_IF"; }
+
+# load_ipoib [PARAM=VALUE...]: load the project's module (never the in-tree one:
+# insmod of $LAB_MODULE) after modprobing the modules it depends on.
+load_ipoib() {
+	local d
+	for d in $(modinfo -F depends "$LAB_MODULE" | tr ',' ' '); do
+		modprobe "$d" || fail "modprobe $d (needed by $LAB_MODULE) failed"
+	done
+	check insmod "$LAB_MODULE" "$@"
+}
+
+# ipoib_up: bring $IB_IF up with this node's lab addresses (IPv4 /24, IPv6 /64 nodad).
+ipoib_up() {
+	check ip link set "$IB_IF" up
+	check ip addr add "$MY_IB_IP/24" dev "$IB_IF"
+	check ip -6 addr add "$MY_IB_IP6/64" dev "$IB_IF" nodad
+}
+
+# Make any failing command (set -e) say where it happened.
+set -e -o pipefail
+trap 'log "FAIL: status $? at ${BASH_SOURCE[0]##*/}:$LINENO: $BASH_COMMAND"; touch "$LAB_SYNC/abort.$NODE" 2>/dev/null || true' ERR

@@ -1,0 +1,13 @@
+# Runner self-test: a scenario that never finishes must be reported as a timeout.
+# guests: 1
+# timeout: 60
+# expect: fail
+# expect-reason: timeout
+# ipoib: no
+#
+#   +---------+
+#   | a       |  (no peer; the script just sleeps)
+#   +---------+
+
+log "sleeping forever"
+sleep infinity
