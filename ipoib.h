@@ -320,7 +320,11 @@ struct ipoib_fabric_ops {
 	 * sets or clears IPOIB_FLAG_PKEY_OK.  May sleep.
 	 */
 	int (*port_query)(struct ipoib_dev_priv *priv);
-	/* start resolving path->dgid; 0 means ipoib_path_resolved() will run */
+	/*
+	 * Start resolving path->dgid, with priv->lock held (no sleeping).
+	 * 0 means ipoib_path_resolved() will run; an error (such as -EBUSY
+	 * while the previous completion is still finishing) means try later.
+	 */
 	int (*path_resolve)(struct ipoib_dev_priv *priv, struct ipoib_path *path);
 	/* stop a resolution; on return no completion is running or will run */
 	void (*path_cancel)(struct ipoib_dev_priv *priv, struct ipoib_path *path);

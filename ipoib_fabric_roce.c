@@ -27,26 +27,36 @@
 
 #define IPOIB_ROCE_HOP_LIMIT	64
 
+/* The net_device carrying our GID, with a reference, or NULL. */
+static struct net_device *ipoib_roce_ndev(struct ipoib_dev_priv *priv);
+
+/*
+ * Port facts without ib_query_port(): RoCE drivers take rtnl in it (for the
+ * link speed), and we are often called with rtnl held.  The MTU follows
+ * from the Ethernet MTU, as for every RoCE consumer; the GID and P_Key
+ * come from the core's caches.
+ */
 static int ipoib_roce_port_query(struct ipoib_dev_priv *priv)
 {
-	struct ib_port_attr attr;
+	struct net_device *ndev;
 	u16 pkey;
 	int ret;
 
-	ret = ib_query_port(priv->ca, priv->port, &attr);
-	if (ret)
-		return ret;
-	priv->max_ib_mtu = ib_mtu_enum_to_int(attr.active_mtu);
 	priv->local_lid = 0;
-
 	priv->gid_index = 0;
 	ret = rdma_query_gid(priv->ca, priv->port, priv->gid_index,
 			     &priv->local_gid);
 	if (ret)
 		return ret;
 
+	ndev = ipoib_roce_ndev(priv);
+	if (!ndev)
+		return -ENODEV;
+	priv->max_ib_mtu = ib_mtu_enum_to_int(iboe_get_mtu(READ_ONCE(ndev->mtu)));
+	dev_put(ndev);
+
 	/* one P_Key, the default one, at index 0 */
-	ret = ib_query_pkey(priv->ca, priv->port, 0, &pkey);
+	ret = ib_get_cached_pkey(priv->ca, priv->port, 0, &pkey);
 	if (ret)
 		return ret;
 	if (!test_bit(IPOIB_FLAG_CHILD, &priv->flags))

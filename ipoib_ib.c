@@ -226,7 +226,8 @@ static void ipoib_rx_deliver(struct ipoib_dev_priv *priv, struct ib_wc *wc,
 	     !memcmp(&grh->sgid, &priv->local_gid, sizeof(grh->sgid)) :
 	     wc->slid == priv->local_lid)) {
 		priv->rx_drops.own_echo++;
-		goto drop;
+		dev_kfree_skb_any(skb);
+		return;
 	}
 
 	if ((wc->wc_flags & IB_WC_GRH) && grh->dgid.raw[0] == 0xff)
@@ -268,6 +269,8 @@ static void ipoib_rx_deliver(struct ipoib_dev_priv *priv, struct ib_wc *wc,
 	skb_reset_mac_header(skb);
 	skb_pull(skb, IPOIB_HARD_LEN);
 
+	if (skb->pkt_type != PACKET_HOST)
+		DEV_STATS_INC(dev, multicast);
 	DEV_STATS_INC(dev, rx_packets);
 	DEV_STATS_ADD(dev, rx_bytes, skb->len + IPOIB_ENCAP_LEN);
 	skb->dev = dev;

@@ -432,12 +432,25 @@ void ipoib_mcast_restart_work(struct work_struct *work)
 		return;
 	}
 
-	/* groups user space joined itself are left to it (umcast) */
+	/*
+	 * Groups user space joined itself are left to it (umcast).  Ask only
+	 * about groups we do not hold as a full member already: the fabric
+	 * cannot tell our own memberships from user space's.
+	 */
 	if (test_bit(IPOIB_FLAG_UMCAST, &priv->flags) &&
-	    priv->fabric->mcast_user_joined)
-		for (i = 0; i < n; i++)
-			if (priv->fabric->mcast_user_joined(priv, &mgids[i]))
+	    priv->fabric->mcast_user_joined) {
+		for (i = 0; i < n; i++) {
+			spin_lock_irq(&priv->lock);
+			mcast = ipoib_mcast_find(priv, &mgids[i]);
+			if (mcast && test_bit(IPOIB_MCAST_SENDONLY, &mcast->flags))
+				mcast = NULL;
+			spin_unlock_irq(&priv->lock);
+			/* groups only change on priv->wq, where we are */
+			if (!mcast &&
+			    priv->fabric->mcast_user_joined(priv, &mgids[i]))
 				memset(&mgids[i], 0, sizeof(mgids[i]));
+		}
+	}
 
 	if (rejoin)
 		netif_carrier_off(dev);

@@ -34,9 +34,12 @@ barrier resolved
 pings() { # COUNT SIZE ADDR [ping options]
 	local out count=$1 size=$2 addr=$3
 	shift 3
-	out=$(ping -q -c "$count" -i 0.01 -W 2 -s "$size" -M do "$@" "$addr") ||
+	out=$(ping -q -c "$count" -i 0.01 -W 2 -s "$size" -M do "$@" "$addr") || {
+		ip -s -s link show ib0
 		fail "ping -s $size $addr: $out"
+	}
 	grep -q ' 0% packet loss' <<<"$out" || fail "ping -s $size $addr lost packets: $out"
+	! grep -q duplicates <<<"$out" || fail "ping -s $size $addr saw duplicates: $out"
 	log "ping -s $size $addr: $(tail -n1 <<<"$out")"
 }
 
@@ -46,6 +49,7 @@ if [[ $NODE == a ]]; then
 	tx1=$(tx_count ib0)
 	echo "$((tx1 - tx0))" >"$LAB_SYNC/a.sent"
 	signal burst-done
+	wait_signal burst-counted 60
 	pings 200 $((mtu - 28)) "$PEER_IB_IP"
 	pings 200 56 "$PEER_IB_IP6" -6
 	pings 200 $((mtu - 48)) "$PEER_IB_IP6" -6
@@ -59,6 +63,7 @@ else
 	sent=$(cat "$LAB_SYNC/a.sent")
 	got=$((rx1 - rx0))
 	log "a sent $sent packets during the burst; b received $got"
+	signal burst-counted
 	((sent >= 200 && got >= 200)) || fail "burst counters too low: sent $sent got $got"
 	# a few ARP/ND/MLD packets may cross in the window, not more
 	((got - sent <= 10 && sent - got <= 10)) || fail "counters disagree: sent $sent got $got"

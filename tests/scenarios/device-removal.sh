@@ -1,0 +1,35 @@
+# `rdma link delete rxe0` under traffic removes ib0 synchronously; adding
+# the device back creates a working interface again.
+# guests: 2
+# timeout: 360
+#
+#   +----------------+  ping -f both ways   +----------------+
+#   | a  ib0 .2.1    |<====================>| b  ib0 .2.2    |
+#   |                |                      | rdma link del  |
+#   +----------------+                      +----------------+
+
+wait_ib0
+wait_for 60 grep -qx 1 /sys/class/net/ib0/carrier
+wait_for 60 ping -c 1 -W 1 "$PEER_IB_IP"
+barrier ready
+
+ping -q -i 0.01 -W 1 "$PEER_IB_IP" >/dev/null 2>&1 &
+load=$!
+if [[ $NODE == b ]]; then
+	check sleep 2 # let the load build up (not a synchronisation)
+	check rdma link delete rxe0
+	[[ ! -e /sys/class/net/ib0 ]] || fail "ib0 still exists after device removal"
+	check rdma link add rxe0 type rxe netdev eth0
+	wait_for 30 port_active rxe0 1
+	wait_ib0
+	ipoib_up
+	signal re-added
+else
+	wait_signal re-added 120
+fi
+kill "$load" 2>/dev/null || true
+wait_for 60 grep -qx 1 /sys/class/net/ib0/carrier
+wait_for 60 ping -c 1 -W 1 "$PEER_IB_IP"
+out=$(ping -q -c 50 -i 0.02 -W 2 "$PEER_IB_IP")
+grep -q ' 0% packet loss' <<<"$out" || fail "after re-adding rxe0: $out"
+barrier done
