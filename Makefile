@@ -7,7 +7,7 @@
 #   make KVER=<release>       build against /lib/modules/<release>/build
 #   make install              install under /lib/modules/<release>/updates
 #   make sparse | style       static checks (sparse C=2, checkpatch)
-#   make demo | check | bench the soft-RoCE VM lab (see README.md)
+#   make demo | check         the soft-RoCE VM lab (see README.md)
 
 KVER ?= $(shell r=$$(uname -r); \
 	if [ -d /lib/modules/$$r/build ]; then echo $$r; \
@@ -16,6 +16,7 @@ KVER ?= $(shell r=$$(uname -r); \
 KDIR ?= /lib/modules/$(KVER)/build
 TOP := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
 BUILD_DIR ?= $(TOP)/build/$(KVER)
+override BUILD_DIR := $(abspath $(BUILD_DIR))
 W ?= 1
 IPOIB_VERSION ?= $(shell cd $(TOP) && v=$$(sed -n \
 	's/^\#define DRV_VERSION[[:space:]]*"\(.*\)"/\1/p' ipoib.h); \
@@ -26,7 +27,7 @@ SOURCES := Kbuild $(wildcard $(TOP)/*.c $(TOP)/*.h) \
 	   $(shell find $(TOP)/compat -name '*.h' 2>/dev/null)
 KBUILD_ARGS := -C $(KDIR) M=$(BUILD_DIR) W=$(W) IPOIB_VERSION=$(IPOIB_VERSION)
 
-.PHONY: all module install sparse style check check-debug demo bench clean
+.PHONY: all module install sparse style check demo clean
 
 all: module
 
@@ -61,14 +62,8 @@ style:
 check:
 	@$(TOP)/tests/check.sh
 
-check-debug:
-	@$(TOP)/tests/check-debug.sh
-
 demo:
-	@$(TOP)/tests/demo.sh
-
-bench:
-	@$(TOP)/tests/bench.sh
+	@$(TOP)/tests/demo/demo.sh
 
 clean:
 	rm -rf $(TOP)/build

@@ -16,7 +16,9 @@ barrier ready
 ping -q -i 0.01 -W 1 "$PEER_IB_IP" >/dev/null 2>&1 &
 load=$!
 if [[ $NODE == b ]]; then
-	check sleep 2 # let the load build up (not a synchronisation)
+	# act only once the load really flows
+	base=$(rx_count ib0)
+	wait_for 30 sh -c "[ \$(cat /sys/class/net/ib0/statistics/rx_packets) -ge $((base + 100)) ]"
 	check rdma link delete rxe0
 	[[ ! -e /sys/class/net/ib0 ]] || fail "ib0 still exists after device removal"
 	check rdma link add rxe0 type rxe netdev eth0

@@ -17,7 +17,9 @@ load=$!
 ping -6 -q -i 0.02 -W 1 "$PEER_IB_IP6" >/dev/null 2>&1 &
 load6=$!
 if [[ $NODE == b ]]; then
-	check sleep 2 # let the load build up (not a synchronisation)
+	# act only once the load really flows
+	base=$(rx_count ib0)
+	wait_for 30 sh -c "[ \$(cat /sys/class/net/ib0/statistics/rx_packets) -ge $((base + 100)) ]"
 	check rmmod ib_ipoib
 	[[ ! -e /sys/module/ib_ipoib ]] || fail "module still loaded"
 	[[ ! -e /sys/class/net/ib0 ]] || fail "ib0 survived rmmod"
