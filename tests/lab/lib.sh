@@ -59,19 +59,25 @@ kmsg() { echo "lab[$NODE]: $*" >/dev/kmsg; }
 # Quietly true if the peer guest has given up (its scenario failed).
 _peer_aborted() { [[ -e $LAB_SYNC/abort.$PEER ]]; }
 
-# wait_for TIMEOUT CMD...: poll CMD (output hidden) until it succeeds; fail after
-# TIMEOUT seconds. The poll interval grows from 0.1 s to 1 s.
-wait_for() {
-	local timeout=$1 end now delay=0.1
+# poll TIMEOUT CMD...: run CMD (output hidden) until it succeeds; return 1 if it has not
+# after TIMEOUT seconds or if the peer guest gave up. The interval grows from 0.1 s to 1 s.
+poll() {
+	local end delay=0.1
+	end=$(($(date +%s) + $1))
 	shift
-	end=$(($(date +%s) + timeout))
-	while ! "$@" >/dev/null 2>&1; do
-		_peer_aborted && fail "peer $PEER failed while waiting for: $*"
-		now=$(date +%s)
-		((now < end)) || fail "timed out after ${timeout}s waiting for: $*"
+	until "$@" >/dev/null 2>&1; do
+		_peer_aborted && return 1
+		(($(date +%s) < end)) || return 1
 		sleep "$delay"
 		case $delay in 0.1) delay=0.2 ;; 0.2) delay=0.5 ;; *) delay=1 ;; esac
 	done
+}
+
+# wait_for TIMEOUT CMD...: poll, and fail the scenario if CMD never succeeded.
+wait_for() {
+	poll "$@" && return 0
+	_peer_aborted && fail "peer $PEER failed while waiting for: ${*:2}"
+	fail "timed out after ${1}s waiting for: ${*:2}"
 }
 
 # signal NAME: raise a named flag in the shared directory (seen by both guests).

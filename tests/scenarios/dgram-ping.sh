@@ -44,6 +44,7 @@ pings() { # COUNT SIZE ADDR [ping options]
 }
 
 if [[ $NODE == a ]]; then
+	wait_signal counting 60
 	tx0=$(tx_count ib0)
 	pings 200 56 "$PEER_IB_IP"
 	tx1=$(tx_count ib0)
@@ -58,6 +59,7 @@ if [[ $NODE == a ]]; then
 	grep -q "from fe80::" <<<"$out" || fail "no answer to ff02::1: $out"
 else
 	rx0=$(rx_count ib0)
+	signal counting
 	wait_signal burst-done 120
 	rx1=$(rx_count ib0)
 	sent=$(cat "$LAB_SYNC/a.sent")
@@ -79,12 +81,13 @@ if [[ $NODE == b ]]; then
 	kill %1 2>/dev/null || true
 else
 	wait_signal iperf-ready 60
-	check iperf3 -c "$PEER_IB_IP" -p 5201 -t 3 -J >tcp.json
+	iperf3 -c "$PEER_IB_IP" -p 5201 -t 3 -J >tcp.json || { cat tcp.json; fail "iperf3 TCP failed"; }
 	bps=$(python3 -c 'import json,sys; print(int(json.load(open(sys.argv[1]))["end"]["sum_received"]["bits_per_second"]))' tcp.json)
 	log "iperf3 TCP: $((bps / 1000000)) Mbit/s"
 	((bps > 0)) || fail "iperf3 TCP moved nothing"
-	check iperf3 -c "$PEER_IB_IP" -p 5201 -u -b 20M -l 1400 -t 3 -J >udp.json
-	read -r bps lost < <(python3 -c 'import json,sys; s=json.load(open(sys.argv[1]))["end"]["sum"]; print(int(s["bits_per_second"]), s["lost_percent"])' udp.json)
+	iperf3 -c "$PEER_IB_IP" -p 5201 -u -b 20M -l 1400 -t 3 -J >udp.json || { cat udp.json; fail "iperf3 UDP failed"; }
+	res=$(python3 -c 'import json,sys; s=json.load(open(sys.argv[1]))["end"]["sum"]; print(int(s["bits_per_second"]), s["lost_percent"])' udp.json)
+	read -r bps lost <<<"$res"
 	log "iperf3 UDP: $((bps / 1000000)) Mbit/s, ${lost}% lost"
 	((bps > 0)) || fail "iperf3 UDP moved nothing"
 	signal iperf-done
