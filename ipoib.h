@@ -22,6 +22,7 @@
 #define _IPOIB_H
 
 #include <linux/if_infiniband.h>
+#include <linux/if_link.h>
 #include <linux/kref.h>
 #include <linux/netdevice.h>
 #include <linux/rbtree.h>
@@ -356,6 +357,10 @@ extern int ipoib_debug_level;
 extern int ipoib_mcast_debug_level;
 
 /* main */
+extern struct rtnl_link_ops ipoib_link_ops;
+void ipoib_setup(struct net_device *dev);
+struct net_device *ipoib_alloc_netdev(const char *name);
+bool ipoib_is_ipoib_dev(const struct net_device *dev);
 struct net_device *ipoib_create_netdev(struct ib_device *ca, u32 port,
 				       const char *name, u16 pkey,
 				       struct ipoib_dev_priv *parent);
@@ -417,8 +422,26 @@ void ipoib_mcast_build_broadcast(u8 *bcast, u16 pkey);
 void ipoib_mcast_rejoin(struct ipoib_dev_priv *priv);
 void ipoib_mcast_reap_sendonly(struct ipoib_dev_priv *priv);
 
+/* child interfaces */
+int ipoib_parse_pkey(const char *buf, u16 *pkey);
+void ipoib_child_setup(struct ipoib_dev_priv *priv,
+		       struct ipoib_dev_priv *ppriv, u16 pkey);
+int ipoib_child_register(struct ipoib_dev_priv *priv,
+			 struct netlink_ext_ack *extack);
+void ipoib_child_unlink(struct ipoib_dev_priv *priv);
+void ipoib_children_unregister(struct ipoib_dev_priv *ppriv,
+			       struct list_head *kill);
+void ipoib_children_set_up(struct ipoib_dev_priv *ppriv, bool up);
+
+/* 0x0001-0xffff; 0x8000 alone (a limited member of nothing) is invalid */
+static inline bool ipoib_pkey_valid(unsigned int pkey)
+{
+	return pkey && pkey <= 0xffff && pkey != 0x8000;
+}
+
 /* sysfs and netdev attributes */
 extern const struct attribute_group ipoib_attr_group;
+extern const struct attribute_group ipoib_child_attr_group;
 
 #define ipoib_printk(level, priv, fmt, ...) \
 	netdev_printk(level, (priv)->dev, fmt, ##__VA_ARGS__)

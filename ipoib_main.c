@@ -635,14 +635,28 @@ static int ipoib_change_mtu(struct net_device *dev, int new_mtu)
 static int ipoib_open(struct net_device *dev)
 {
 	struct ipoib_dev_priv *priv = ipoib_priv(dev);
+	int ret;
+
+	if (priv->parent &&
+	    !test_bit(IPOIB_FLAG_ADMIN_UP, &priv->parent->flags)) {
+		netdev_info(dev, "parent %s is down\n", priv->parent->dev->name);
+		return -ENETDOWN;
+	}
 
 	ipoib_dbg(priv, "bringing up interface\n");
 	set_bit(IPOIB_FLAG_ADMIN_UP, &priv->flags);
 	netif_carrier_off(dev);
 
 	/* without an active port we stay down until a port event */
-	ipoib_ib_up(priv);
+	ret = ipoib_ib_up(priv);
+	if (ret) {
+		clear_bit(IPOIB_FLAG_ADMIN_UP, &priv->flags);
+		return ret;
+	}
 	netif_start_queue(dev);
+
+	if (!priv->parent)
+		ipoib_children_set_up(priv, true);
 	return 0;
 }
 
@@ -651,6 +665,8 @@ static int ipoib_stop(struct net_device *dev)
 	struct ipoib_dev_priv *priv = ipoib_priv(dev);
 
 	ipoib_dbg(priv, "stopping interface\n");
+	if (!priv->parent)
+		ipoib_children_set_up(priv, false);
 	clear_bit(IPOIB_FLAG_ADMIN_UP, &priv->flags);
 	netif_tx_disable(dev);
 	ipoib_ib_down(priv);
@@ -689,6 +705,58 @@ static void ipoib_set_dev_addr(struct ipoib_dev_priv *priv)
 	dev_addr_set(priv->dev, addr);
 }
 
+#ifndef IPOIB_SHARED_WQ_CONTROL
+/* The interface's own ordered workqueue; see ipoib.h. */
+static struct workqueue_struct *ipoib_wq_create(struct net_device *dev)
+{
+	return alloc_ordered_workqueue("%s", WQ_MEM_RECLAIM, dev->name);
+}
+
+static void ipoib_wq_destroy(struct ipoib_dev_priv *priv)
+{
+	destroy_workqueue(priv->wq);
+	priv->wq = NULL;
+}
+
+static int ipoib_shared_wq_init(void)
+{
+	return 0;
+}
+
+static void ipoib_shared_wq_exit(void)
+{
+}
+#else
+/*
+ * Test-only control build (make control): every interface's work shares
+ * one ordered workqueue, the design this driver replaced.  Only the
+ * deadlock regression scenario and the benchmark use it.
+ */
+static struct workqueue_struct *ipoib_shared_wq;
+
+static struct workqueue_struct *ipoib_wq_create(struct net_device *dev)
+{
+	return ipoib_shared_wq;
+}
+
+static void ipoib_wq_destroy(struct ipoib_dev_priv *priv)
+{
+	flush_workqueue(priv->wq);
+	priv->wq = NULL;
+}
+
+static int ipoib_shared_wq_init(void)
+{
+	ipoib_shared_wq = alloc_ordered_workqueue("ipoib_shared", WQ_MEM_RECLAIM);
+	return ipoib_shared_wq ? 0 : -ENOMEM;
+}
+
+static void ipoib_shared_wq_exit(void)
+{
+	destroy_workqueue(ipoib_shared_wq);
+}
+#endif
+
 /*
  * ndo_init: everything the interface owns is created here, its workqueue
  * first, and destroyed in ipoib_dev_uninit() in reverse order.
@@ -698,7 +766,7 @@ static int ipoib_dev_init(struct net_device *dev)
 	struct ipoib_dev_priv *priv = ipoib_priv(dev);
 	int ret;
 
-	priv->wq = alloc_ordered_workqueue("%s", WQ_MEM_RECLAIM, dev->name);
+	priv->wq = ipoib_wq_create(dev);
 	if (!priv->wq)
 		return -ENOMEM;
 
@@ -743,8 +811,7 @@ err_fabric:
 err_neigh:
 	rhashtable_destroy(&priv->neigh_table);
 err_wq:
-	destroy_workqueue(priv->wq);
-	priv->wq = NULL;
+	ipoib_wq_destroy(priv);
 	return ret;
 }
 
@@ -773,8 +840,10 @@ static void ipoib_dev_uninit(struct net_device *dev)
 	if (priv->fabric->cleanup)
 		priv->fabric->cleanup(priv);
 	rhashtable_destroy(&priv->neigh_table);
-	destroy_workqueue(priv->wq);
-	priv->wq = NULL;
+	ipoib_wq_destroy(priv);
+
+	if (!list_empty(&priv->child_list))
+		ipoib_child_unlink(priv);
 }
 
 static int ipoib_get_iflink(const struct net_device *dev)
@@ -799,13 +868,22 @@ static const struct net_device_ops ipoib_netdev_ops = {
 	.ndo_get_iflink		= ipoib_get_iflink,
 };
 
-static void ipoib_setup(struct net_device *dev)
+bool ipoib_is_ipoib_dev(const struct net_device *dev)
+{
+	return dev->netdev_ops == &ipoib_netdev_ops;
+}
+
+void ipoib_setup(struct net_device *dev)
 {
 	struct ipoib_dev_priv *priv = ipoib_priv(dev);
 
 	dev->netdev_ops = &ipoib_netdev_ops;
 	dev->header_ops = &ipoib_header_ops;
+	dev->rtnl_link_ops = &ipoib_link_ops;
 	dev->sysfs_groups[0] = &ipoib_attr_group;
+	dev->sysfs_groups[1] = &ipoib_child_attr_group;
+	/* freed by the core once unregistered, whoever unregisters it */
+	dev->needs_free_netdev = true;
 
 	dev->type = ARPHRD_INFINIBAND;
 	dev->hard_header_len = IPOIB_HARD_LEN;
@@ -839,6 +917,12 @@ static void ipoib_setup(struct net_device *dev)
 			      IPOIB_NAPI_WEIGHT);
 }
 
+struct net_device *ipoib_alloc_netdev(const char *name)
+{
+	return alloc_netdev(sizeof(struct ipoib_dev_priv), name,
+			    NET_NAME_UNKNOWN, ipoib_setup);
+}
+
 /* Allocate (not register) an IPoIB net_device for @ca/@port. */
 struct net_device *ipoib_create_netdev(struct ib_device *ca, u32 port,
 				       const char *name, u16 pkey,
@@ -847,7 +931,7 @@ struct net_device *ipoib_create_netdev(struct ib_device *ca, u32 port,
 	struct ipoib_dev_priv *priv;
 	struct net_device *dev;
 
-	dev = alloc_netdev(sizeof(*priv), name, NET_NAME_UNKNOWN, ipoib_setup);
+	dev = ipoib_alloc_netdev(name);
 	if (!dev)
 		return ERR_PTR(-ENOMEM);
 
@@ -886,12 +970,16 @@ static struct net_device *ipoib_add_port(struct ib_device *ca, u32 port)
 	return dev;
 }
 
+/* Children go first, in the same batch; the core frees every device. */
 static void ipoib_remove_port(struct ipoib_dev_priv *priv)
 {
-	struct net_device *dev = priv->dev;
+	LIST_HEAD(kill);
 
-	unregister_netdev(dev);
-	free_netdev(dev);
+	rtnl_lock();
+	ipoib_children_unregister(priv, &kill);
+	unregister_netdevice_queue(priv->dev, &kill);
+	unregister_netdevice_many(&kill);
+	rtnl_unlock();
 }
 
 static int ipoib_add_one(struct ib_device *ca)
@@ -967,19 +1055,31 @@ static int __init ipoib_init_module(void)
 	if (!ipoib_flush_wq)
 		return -ENOMEM;
 
-	ret = ipoib_fabric_ib_register();
+	ret = ipoib_shared_wq_init();
 	if (ret)
 		goto err_wq;
 
-	ret = ib_register_client(&ipoib_client);
+	ret = ipoib_fabric_ib_register();
+	if (ret)
+		goto err_shared;
+
+	ret = rtnl_link_register(&ipoib_link_ops);
 	if (ret)
 		goto err_sa;
+
+	ret = ib_register_client(&ipoib_client);
+	if (ret)
+		goto err_link;
 
 	pr_info("version %s loaded\n", DRV_VERSION);
 	return 0;
 
+err_link:
+	rtnl_link_unregister(&ipoib_link_ops);
 err_sa:
 	ipoib_fabric_ib_unregister();
+err_shared:
+	ipoib_shared_wq_exit();
 err_wq:
 	destroy_workqueue(ipoib_flush_wq);
 	return ret;
@@ -988,7 +1088,9 @@ err_wq:
 static void __exit ipoib_cleanup_module(void)
 {
 	ib_unregister_client(&ipoib_client);
+	rtnl_link_unregister(&ipoib_link_ops);
 	ipoib_fabric_ib_unregister();
+	ipoib_shared_wq_exit();
 	destroy_workqueue(ipoib_flush_wq);
 	/* neighbours are freed by RCU callbacks in this module's text */
 	rcu_barrier();

@@ -1,0 +1,246 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * ib_ipoib: child (P_Key) interfaces.
+ *
+ * A child has everything of its own (QP, workqueue, broadcast group,
+ * counters); it shares the RDMA port with its parent and gets its parent's
+ * IB-event flushes.  Children are created through sysfs (create_child) or
+ * netlink (ip link add ... type ipoib) and both paths meet in
+ * ipoib_child_register().  A parent's children list is guarded by its
+ * child_lock, always taken with rtnl held.
+ */
+
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/rtnetlink.h>
+
+#include "ipoib.h"
+
+/* The P_Key a user gave, checked: 0x0001-0xffff without 0x8000 alone. */
+int ipoib_parse_pkey(const char *buf, u16 *pkey)
+{
+	unsigned int v;
+
+	if (kstrtouint(buf, 0, &v))
+		return -EINVAL;
+	if (!ipoib_pkey_valid(v))
+		return -EINVAL;
+	*pkey = v;
+	return 0;
+}
+
+/* Fill in what a child takes from its parent, before registration. */
+void ipoib_child_setup(struct ipoib_dev_priv *priv,
+		       struct ipoib_dev_priv *ppriv, u16 pkey)
+{
+	struct net_device *dev = priv->dev;
+
+	priv->ca = ppriv->ca;
+	priv->port = ppriv->port;
+	priv->fabric = ppriv->fabric;
+	priv->parent = ppriv;
+	priv->pkey = pkey | 0x8000;	/* always a full member */
+	set_bit(IPOIB_FLAG_CHILD, &priv->flags);
+	if (test_bit(IPOIB_FLAG_UMCAST, &ppriv->flags))
+		set_bit(IPOIB_FLAG_UMCAST, &priv->flags);
+	SET_NETDEV_DEV(dev, ppriv->dev->dev.parent);
+	dev->dev_port = ppriv->dev->dev_port;
+	dev->dev_id = ppriv->dev->dev_id;
+}
+
+static struct ipoib_dev_priv *ipoib_find_child(struct ipoib_dev_priv *ppriv,
+					       u16 pkey)
+{
+	struct ipoib_dev_priv *priv;
+
+	lockdep_assert_held(&ppriv->child_lock);
+	list_for_each_entry(priv, &ppriv->children, child_list)
+		if (priv->pkey == (pkey | 0x8000))
+			return priv;
+	return NULL;
+}
+
+/*
+ * Register a child set up by ipoib_child_setup(), with rtnl held.  On
+ * failure nothing is left registered; the caller frees the net_device.
+ */
+int ipoib_child_register(struct ipoib_dev_priv *priv,
+			 struct netlink_ext_ack *extack)
+{
+	struct ipoib_dev_priv *ppriv = priv->parent;
+	int ret;
+
+	ASSERT_RTNL();
+
+	if (test_bit(IPOIB_FLAG_CHILD, &ppriv->flags)) {
+		NL_SET_ERR_MSG(extack, "a child interface cannot have children");
+		return -EOPNOTSUPP;
+	}
+	if (!test_bit(IPOIB_FLAG_INITIALIZED, &ppriv->flags))
+		return -ENODEV;
+
+	mutex_lock(&ppriv->child_lock);
+	if (ipoib_find_child(ppriv, priv->pkey)) {
+		mutex_unlock(&ppriv->child_lock);
+		NL_SET_ERR_MSG(extack, "a child with this P_Key exists");
+		return -ENOTUNIQ;
+	}
+	mutex_unlock(&ppriv->child_lock);
+
+	/* ipoib_dev_init() runs here and creates the child's own workqueue */
+	ret = register_netdevice(priv->dev);
+	if (ret)
+		return ret;
+
+	mutex_lock(&ppriv->child_lock);
+	list_add_tail(&priv->child_list, &ppriv->children);
+	mutex_unlock(&ppriv->child_lock);
+	dev_hold(ppriv->dev);
+	return 0;
+}
+
+/* From ipoib_dev_uninit() of a child, rtnl held. */
+void ipoib_child_unlink(struct ipoib_dev_priv *priv)
+{
+	struct ipoib_dev_priv *ppriv = priv->parent;
+
+	mutex_lock(&ppriv->child_lock);
+	list_del_init(&priv->child_list);
+	mutex_unlock(&ppriv->child_lock);
+	dev_put(ppriv->dev);
+}
+
+/* Queue every child of @ppriv for unregistration, rtnl held. */
+void ipoib_children_unregister(struct ipoib_dev_priv *ppriv,
+			       struct list_head *kill)
+{
+	struct ipoib_dev_priv *priv;
+
+	ASSERT_RTNL();
+	mutex_lock(&ppriv->child_lock);
+	list_for_each_entry(priv, &ppriv->children, child_list)
+		unregister_netdevice_queue(priv->dev, kill);
+	mutex_unlock(&ppriv->child_lock);
+}
+
+/* Bring children down with their parent, or back up with it (rtnl held). */
+void ipoib_children_set_up(struct ipoib_dev_priv *ppriv, bool up)
+{
+	struct ipoib_dev_priv *priv;
+
+	ASSERT_RTNL();
+	mutex_lock(&ppriv->child_lock);
+	list_for_each_entry(priv, &ppriv->children, child_list) {
+		struct net_device *dev = priv->dev;
+
+		if (up)
+			dev_open(dev, NULL);
+		/* a child already in a batch close (unregistration) is left to it */
+		else if ((dev->flags & IFF_UP) && list_empty(&dev->close_list))
+			dev_close(dev);
+	}
+	mutex_unlock(&ppriv->child_lock);
+}
+
+/* sysfs create_child / delete_child on a parent */
+
+static ssize_t create_child_store(struct device *d,
+				  struct device_attribute *attr,
+				  const char *buf, size_t count)
+{
+	struct ipoib_dev_priv *ppriv = ipoib_priv(to_net_dev(d));
+	char name[IFNAMSIZ];
+	struct net_device *dev;
+	u16 pkey;
+	int ret;
+
+	if (!capable(CAP_NET_ADMIN))
+		return -EPERM;
+	ret = ipoib_parse_pkey(buf, &pkey);
+	if (ret)
+		return ret;
+
+	if (snprintf(name, sizeof(name), "%s.%04x", ppriv->dev->name, pkey) >=
+	    sizeof(name))
+		return -EINVAL;
+
+	/* sysfs removal of this attribute waits for us under rtnl */
+	if (!rtnl_trylock())
+		return restart_syscall();
+
+	dev = ipoib_alloc_netdev(name);
+	if (!dev) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	ipoib_child_setup(ipoib_priv(dev), ppriv, pkey);
+	ret = ipoib_child_register(ipoib_priv(dev), NULL);
+	if (ret)
+		free_netdev(dev);
+out:
+	rtnl_unlock();
+	return ret ? ret : count;
+}
+static DEVICE_ATTR_WO(create_child);
+
+static ssize_t delete_child_store(struct device *d,
+				  struct device_attribute *attr,
+				  const char *buf, size_t count)
+{
+	struct ipoib_dev_priv *ppriv = ipoib_priv(to_net_dev(d));
+	struct ipoib_dev_priv *priv;
+	u16 pkey;
+	int ret;
+
+	if (!capable(CAP_NET_ADMIN))
+		return -EPERM;
+	ret = ipoib_parse_pkey(buf, &pkey);
+	if (ret)
+		return ret;
+
+	if (!rtnl_trylock())
+		return restart_syscall();
+
+	mutex_lock(&ppriv->child_lock);
+	priv = ipoib_find_child(ppriv, pkey);
+	mutex_unlock(&ppriv->child_lock);
+	if (priv)
+		unregister_netdevice(priv->dev);
+	rtnl_unlock();
+
+	return priv ? count : -ENODEV;
+}
+static DEVICE_ATTR_WO(delete_child);
+
+static ssize_t parent_show(struct device *d, struct device_attribute *attr,
+			   char *buf)
+{
+	struct ipoib_dev_priv *priv = ipoib_priv(to_net_dev(d));
+
+	return sysfs_emit(buf, "%s\n", priv->parent->dev->name);
+}
+static DEVICE_ATTR_RO(parent);
+
+static struct attribute *ipoib_child_attrs[] = {
+	&dev_attr_create_child.attr,
+	&dev_attr_delete_child.attr,
+	&dev_attr_parent.attr,
+	NULL,
+};
+
+static umode_t ipoib_child_attr_visible(struct kobject *kobj,
+					struct attribute *attr, int n)
+{
+	struct ipoib_dev_priv *priv =
+		ipoib_priv(to_net_dev(kobj_to_dev(kobj)));
+	bool child = test_bit(IPOIB_FLAG_CHILD, &priv->flags);
+
+	if (attr == &dev_attr_parent.attr)
+		return child ? attr->mode : 0;
+	return child ? 0 : attr->mode;
+}
+
+const struct attribute_group ipoib_child_attr_group = {
+	.attrs = ipoib_child_attrs,
+	.is_visible = ipoib_child_attr_visible,
+};
