@@ -5,6 +5,7 @@
 #   make                      build against the running kernel (or, when its
 #                             headers are missing, the newest installed ones)
 #   make KVER=<release>       build against /lib/modules/<release>/build
+#   make control              test-only shared-workqueue build (build/<release>-control)
 #   make install              install under /lib/modules/<release>/updates
 #   make sparse | style       static checks (sparse C=2, checkpatch)
 #   make demo | check         the soft-RoCE VM lab (see README.md)
@@ -25,9 +26,10 @@ IPOIB_VERSION ?= $(shell cd $(TOP) && v=$$(sed -n \
 
 SOURCES := Kbuild $(wildcard $(TOP)/*.c $(TOP)/*.h) \
 	   $(shell find $(TOP)/compat -name '*.h' 2>/dev/null)
-KBUILD_ARGS := -C $(KDIR) M=$(BUILD_DIR) W=$(W) IPOIB_VERSION=$(IPOIB_VERSION)
+KBUILD_ARGS := -C $(KDIR) M=$(BUILD_DIR) W=$(W) IPOIB_VERSION=$(IPOIB_VERSION) \
+	       $(if $(IPOIB_SHARED_WQ),IPOIB_SHARED_WQ=$(IPOIB_SHARED_WQ))
 
-.PHONY: all module install sparse style check demo clean
+.PHONY: all module control install sparse style check demo clean
 
 all: module
 
@@ -44,6 +46,14 @@ $(BUILD_DIR)/.sources: $(SOURCES)
 module: $(BUILD_DIR)/.sources
 	$(MAKE) $(KBUILD_ARGS) modules
 	@echo "built $(BUILD_DIR)/ib_ipoib.ko for $(KVER)"
+
+# Test-only control build: every interface's work on one shared workqueue
+# (the design this driver replaced).  Used by the deadlock regression
+# scenario, which must fail with it, and by the benchmark.
+control:
+	$(MAKE) -f $(TOP)/Makefile KVER=$(KVER) IPOIB_SHARED_WQ=1 \
+		BUILD_DIR=$(TOP)/build/$(KVER)-control \
+		IPOIB_VERSION=$(IPOIB_VERSION)-sharedwq-control module
 
 install: module
 	$(MAKE) $(KBUILD_ARGS) INSTALL_MOD_DIR=updates \

@@ -441,7 +441,9 @@ static inline bool ipoib_pkey_valid(unsigned int pkey)
 
 /* sysfs and netdev attributes */
 extern const struct attribute_group ipoib_attr_group;
-extern const struct attribute_group ipoib_child_attr_group;
+extern struct device_attribute dev_attr_create_child;
+extern struct device_attribute dev_attr_delete_child;
+extern struct device_attribute dev_attr_parent;
 
 #define ipoib_printk(level, priv, fmt, ...) \
 	netdev_printk(level, (priv)->dev, fmt, ##__VA_ARGS__)

@@ -881,7 +881,6 @@ void ipoib_setup(struct net_device *dev)
 	dev->header_ops = &ipoib_header_ops;
 	dev->rtnl_link_ops = &ipoib_link_ops;
 	dev->sysfs_groups[0] = &ipoib_attr_group;
-	dev->sysfs_groups[1] = &ipoib_child_attr_group;
 	/* freed by the core once unregistered, whoever unregisters it */
 	dev->needs_free_netdev = true;
 

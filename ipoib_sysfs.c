@@ -76,9 +76,29 @@ static struct attribute *ipoib_attrs[] = {
 	&dev_attr_pkey.attr,
 	&dev_attr_umcast.attr,
 	&dev_attr_mode.attr,
+	&dev_attr_create_child.attr,
+	&dev_attr_delete_child.attr,
+	&dev_attr_parent.attr,
 	NULL,
 };
 
+/* create_child/delete_child on parents, parent on children */
+static umode_t ipoib_attr_visible(struct kobject *kobj, struct attribute *attr,
+				  int n)
+{
+	struct ipoib_dev_priv *priv = ipoib_priv(to_net_dev(kobj_to_dev(kobj)));
+	bool child = test_bit(IPOIB_FLAG_CHILD, &priv->flags);
+
+	if (attr == &dev_attr_parent.attr)
+		return child ? attr->mode : 0;
+	if (attr == &dev_attr_create_child.attr ||
+	    attr == &dev_attr_delete_child.attr)
+		return child ? 0 : attr->mode;
+	return attr->mode;
+}
+
+/* the core allows one driver group per net_device (sysfs_groups[0]) */
 const struct attribute_group ipoib_attr_group = {
 	.attrs = ipoib_attrs,
+	.is_visible = ipoib_attr_visible,
 };

@@ -181,7 +181,7 @@ out:
 	rtnl_unlock();
 	return ret ? ret : count;
 }
-static DEVICE_ATTR_WO(create_child);
+DEVICE_ATTR_WO(create_child);
 
 static ssize_t delete_child_store(struct device *d,
 				  struct device_attribute *attr,
@@ -210,7 +210,7 @@ static ssize_t delete_child_store(struct device *d,
 
 	return priv ? count : -ENODEV;
 }
-static DEVICE_ATTR_WO(delete_child);
+DEVICE_ATTR_WO(delete_child);
 
 static ssize_t parent_show(struct device *d, struct device_attribute *attr,
 			   char *buf)
@@ -219,28 +219,4 @@ static ssize_t parent_show(struct device *d, struct device_attribute *attr,
 
 	return sysfs_emit(buf, "%s\n", priv->parent->dev->name);
 }
-static DEVICE_ATTR_RO(parent);
-
-static struct attribute *ipoib_child_attrs[] = {
-	&dev_attr_create_child.attr,
-	&dev_attr_delete_child.attr,
-	&dev_attr_parent.attr,
-	NULL,
-};
-
-static umode_t ipoib_child_attr_visible(struct kobject *kobj,
-					struct attribute *attr, int n)
-{
-	struct ipoib_dev_priv *priv =
-		ipoib_priv(to_net_dev(kobj_to_dev(kobj)));
-	bool child = test_bit(IPOIB_FLAG_CHILD, &priv->flags);
-
-	if (attr == &dev_attr_parent.attr)
-		return child ? attr->mode : 0;
-	return child ? 0 : attr->mode;
-}
-
-const struct attribute_group ipoib_child_attr_group = {
-	.attrs = ipoib_child_attrs,
-	.is_visible = ipoib_child_attr_visible,
-};
+DEVICE_ATTR_RO(parent);

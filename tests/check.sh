@@ -6,7 +6,8 @@
 #   SCENARIOS="lab-wire module-load" tests/check.sh
 #
 # Environment: LAB_PARALLEL=1 runs two one-guest scenarios at a time (tests/lab/run -j);
-# LAB_PREBUILT=DIR takes DIR/KVER/ib_ipoib.ko instead of building (to test the lab itself).
+# LAB_PREBUILT=DIR takes DIR/KVER/ib_ipoib.ko instead of building (to test the lab itself);
+# LAB_OUT=DIR puts the artefacts in DIR/KVER/SCENARIO/ (default build/lab/results).
 # Ends with the line "N passed, N failed"; exits non-zero if anything failed.
 set -uo pipefail
 
@@ -53,6 +54,8 @@ fi
 jobs=()
 [[ ${LAB_PARALLEL:-0} == 1 ]] && jobs=(-j)
 
+# One compound command: bash reads it whole first, so edits during a run are harmless.
+{
 passed=0 failed=0
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
@@ -71,7 +74,7 @@ for k in "${KERNELS[@]}"; do
 		mod=() # scenarios that need the module fail; the lab's own still run
 	fi
 	# (e) one line per scenario
-	"$LAB/run" -k "$k" "${mod[@]}" "${jobs[@]}" -o "$REPO/build/lab/results/$k" "${files[@]}" | tee "$log"
+	"$LAB/run" -k "$k" "${mod[@]}" "${jobs[@]}" -o "${LAB_OUT:-$REPO/build/lab/results}/$k" "${files[@]}" | tee "$log"
 	rc=${PIPESTATUS[0]}
 	p=$(grep -c '^PASS ' "$log") f=$(grep -c '^FAIL ' "$log")
 	if ((rc != 0 && f == 0)); then
@@ -83,3 +86,5 @@ done
 echo "(${KERNELS[*]}: $((SECONDS - start))s)"
 echo "$passed passed, $failed failed"
 ((failed == 0))
+exit
+}

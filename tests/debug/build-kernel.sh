@@ -92,7 +92,7 @@ check_config() {
 		if [[ $line =~ ^(CONFIG_[A-Za-z0-9_]+)=(.*)$ ]]; then
 			sym=${BASH_REMATCH[1]} val=${BASH_REMATCH[2]}
 			grep -qxF -- "$sym=$val" "$SRC/.config" && continue
-			say "config: wanted $sym=$val, got: $(grep -E "^(# )?$sym[= ]" "$SRC/.config" || echo 'absent')"
+			say "config: wanted $sym=$val, got: $(grep -E "^(# )?${sym}[= ]" "$SRC/.config" || echo 'absent')"
 			bad=1
 		elif [[ $line =~ ^#\ (CONFIG_[A-Za-z0-9_]+)\ is\ not\ set$ ]]; then
 			sym=${BASH_REMATCH[1]}

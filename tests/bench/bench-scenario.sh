@@ -1,0 +1,147 @@
+# The benchmark behind `make bench` (tests/bench/bench.sh), kept out of tests/scenarios
+# so that `make check` does not run it: IP over ib0 against raw UD verbs (perftest) on the
+# same soft-RoCE link, side by side in one run. It asserts no figure, it only reports:
+# each measurement prints "BENCH <name> <value> <unit>" and bench.sh does the arithmetic.
+# guests: 2
+# timeout: 480
+#
+#   +---------------------------+  iperf3 TCP, ping   +---------------------------+
+#   | a  ib0 198.18.2.1 (client)|=====================| b  ib0 198.18.2.2 (server)|
+#   |    rxe0 on eth0 198.18.1.1|  ib_send_bw/_lat UD | rxe0 on eth0 198.18.1.2   |
+#   |    (perftest client)      |---------------------|    (perftest server)      |
+#   +---------------------------+  RoCE v2, MTU 9000  +---------------------------+
+#
+# Servers run on b, clients on a. Each pair is sequenced through the shared directory:
+# b starts its server, polls until it listens on its TCP port (perftest exchanges its QP
+# numbers over TCP, iperf3 has its control port), raises TAG-ready; a waits for that.
+
+bench() { echo "BENCH $*"; }
+
+# GID index of this node's IPv4-mapped RoCE v2 GID (::ffff:MY_ETH_IP), which the peer
+# reaches over eth0: index 1 on rxe, looked up rather than assumed.
+v4_gid_index() {
+	local want g i o1 o2 o3 o4
+	IFS=. read -r o1 o2 o3 o4 <<<"$MY_ETH_IP"
+	want=$(printf '0000:0000:0000:0000:0000:ffff:%02x%02x:%02x%02x' "$o1" "$o2" "$o3" "$o4")
+	for g in /sys/class/infiniband/rxe0/ports/1/gids/*; do
+		i=${g##*/}
+		[[ $(<"$g") == "$want" ]] || continue
+		[[ $(cat "/sys/class/infiniband/rxe0/ports/1/gid_attrs/types/$i" 2>/dev/null) == "RoCE v2" ]] || continue
+		echo "$i"
+		return 0
+	done
+	return 1
+}
+
+# serve TAG PORT CMD...: (b) run the server CMD (output in the shared directory as
+# TAG.b.log), signal TAG-ready once it listens on TCP PORT, wait for it to finish.
+serve() {
+	local tag=$1 port=$2 pid
+	shift 2
+	log "+ $*"
+	"$@" >"$LAB_SHARED/$tag.b.log" 2>&1 &
+	pid=$!
+	# until it listens (or has died: no point waiting then)
+	poll 60 sh -c "ss -Hltn 'sport = :$port' | grep -q . || ! kill -0 $pid" || true
+	if ! ss -Hltn "sport = :$port" | grep -q .; then
+		kill "$pid" 2>/dev/null || true
+		cat "$LAB_SHARED/$tag.b.log"
+		fail "$tag server is not listening on port $port"
+	fi
+	signal "$tag-ready"
+	wait "$pid" || { cat "$LAB_SHARED/$tag.b.log"; fail "$tag server failed"; }
+}
+
+# ask TAG CMD...: (a) wait for TAG-ready, then run the client CMD (stdout in TAG.a.log,
+# stderr in TAG.a.err).
+ask() {
+	local tag=$1 f=$LAB_SHARED/$1.a
+	shift
+	wait_signal "$tag-ready" 180
+	log "+ $*"
+	"$@" >"$f.log" 2>"$f.err" || { cat "$f.log" "$f.err"; fail "$tag client failed"; }
+}
+
+# bench_perftest NAME TAG N UNIT: report field N of the result row (the line after the
+# "#bytes" header) of this node's TAG log as NAME.
+bench_perftest() {
+	local v
+	v=$(awk -v n="$3" '/#bytes/ { getline; print $n; exit }' "$LAB_SHARED/$2.$NODE.log")
+	[[ $v =~ ^[0-9]+(\.[0-9]+)?$ ]] || { cat "$LAB_SHARED/$2.$NODE.log"; fail "no result in the $2 output"; }
+	bench "$1" "$v" "$4"
+}
+
+# ping_stats FILE: "LOSS_PERCENT MIN_US AVG_US" from ping -q output.
+ping_stats() {
+	awk '/packet loss/ { for (i = 1; i <= NF; i++) if ($i ~ /%$/) loss = $i + 0 }
+	     /^(rtt|round-trip)/ { split($4, r, "/"); printf "%s %.1f %.1f\n", loss, r[1] * 1000, r[2] * 1000; ok = 1 }
+	     END { exit !ok }' "$1"
+}
+
+wait_ib0
+wait_for 60 grep -qx 1 /sys/class/net/ib0/carrier
+wait_for 30 v4_gid_index
+GID=$(v4_gid_index)
+# UD messages as large as the path MTU (perftest refuses more): the port's active MTU,
+# which is also ib0's MTU plus the 4-byte IPoIB header, i.e. a full-size IPoIB datagram.
+UD_SIZE=$(ibv_devinfo -d rxe0 -i 1 | awk '/active_mtu/ { print $2 }')
+# Latency message: what a default ping puts in one UD message (56 data + 8 ICMP + 20 IPv4
+# + 4 IPoIB header).
+LAT_SIZE=88
+log "GID index $GID, UD message $UD_SIZE bytes, ib0 mtu $(cat /sys/class/net/ib0/mtu), $(nproc) vCPU(s)"
+bench "${NODE}_vcpus" "$(nproc)" count
+bench "${NODE}_ib0_mtu" "$(cat /sys/class/net/ib0/mtu)" bytes
+wait_for 60 ping -c 1 -W 1 "$PEER_ETH_IP"
+wait_for 60 ping -c 1 -W 1 "$PEER_IB_IP"
+barrier resolved
+
+PT=(-d rxe0 -i 1 -c UD -x "$GID" -F) # common perftest options
+if [[ $NODE == b ]]; then
+	# 1. latency (b only serves perftest; ping needs nothing from b)
+	serve lat 18601 timeout 120 ib_send_lat "${PT[@]}" -s "$LAT_SIZE" -n 1000 -e -p 18601
+	serve latpoll 18602 timeout 120 ib_send_lat "${PT[@]}" -s "$LAT_SIZE" -n 1000 -p 18602
+	# 2. bandwidth
+	serve bw 18603 timeout 120 ib_send_bw "${PT[@]}" -s "$UD_SIZE" -D 10 -p 18603
+	bench_perftest verbs_ud_bw_rx bw 4 MiB/s
+	serve iperf 5201 timeout 120 iperf3 -s -1 -p 5201
+else
+	out=$LAB_SHARED/ping-ib0.a.log
+	ping -q -c 200 -i 0.01 -W 2 "$PEER_IB_IP" >"$out" 2>&1 || { cat "$out"; fail "ping over ib0 failed"; }
+	st=$(ping_stats "$out") || { cat "$out"; fail "no ping statistics"; }
+	read -r loss min avg <<<"$st"
+	bench ping_ib0_rtt_avg "$avg" us
+	bench ping_ib0_rtt_min "$min" us
+	bench ping_ib0_loss "$loss" %
+	out=$LAB_SHARED/ping-eth0.a.log
+	ping -q -c 200 -i 0.01 -W 2 "$PEER_ETH_IP" >"$out" 2>&1 || { cat "$out"; fail "ping over eth0 failed"; }
+	st=$(ping_stats "$out") || { cat "$out"; fail "no ping statistics"; }
+	read -r loss min avg <<<"$st"
+	bench ping_eth0_rtt_avg "$avg" us
+
+	# ib_send_lat: -e sleeps on completion events as ping does; the polling variant
+	# (perftest's default) is reported too. Field 6 is t_avg, 3 t_min: one-way figures,
+	# half the measured round trip.
+	ask lat timeout 120 ib_send_lat "${PT[@]}" -s "$LAT_SIZE" -n 1000 -e -p 18601 "$PEER_ETH_IP"
+	bench_perftest verbs_ud_lat_avg_oneway lat 6 us
+	bench_perftest verbs_ud_lat_min_oneway lat 3 us
+	ask latpoll timeout 120 ib_send_lat "${PT[@]}" -s "$LAT_SIZE" -n 1000 -p 18602 "$PEER_ETH_IP"
+	bench_perftest verbs_ud_lat_poll_avg_oneway latpoll 6 us
+
+	# ib_send_bw -D 10: measured over the middle 6 s (2 s margins); field 4 is the
+	# average in MiB/s. Duration mode cannot use events, so it polls.
+	ask bw timeout 120 ib_send_bw "${PT[@]}" -s "$UD_SIZE" -D 10 -p 18603 "$PEER_ETH_IP"
+	bench_perftest verbs_ud_bw_tx bw 4 MiB/s
+
+	# iperf3: one TCP stream for 10 s after 2 s of (omitted) slow start.
+	ask iperf timeout 120 iperf3 -c "$PEER_IB_IP" -p 5201 -t 10 -O 2 -J
+	res=$(python3 -c 'import json, sys
+e = json.load(open(sys.argv[1]))["end"]
+print(int(e["sum_received"]["bits_per_second"]), int(e["sum_sent"]["bits_per_second"]), e["sum_sent"].get("retransmits", 0))' \
+		"$LAB_SHARED/iperf.a.log") || fail "cannot parse the iperf3 JSON"
+	read -r rx tx retr <<<"$res"
+	bench iperf3_tcp_rx "$rx" bit/s
+	bench iperf3_tcp_tx "$tx" bit/s
+	bench iperf3_tcp_retransmits "$retr" count
+fi
+barrier done
+ip -s link show ib0

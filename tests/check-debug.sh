@@ -1,0 +1,105 @@
+#!/bin/bash
+# `make check-debug`: the lab scenarios on a debug kernel (lockdep, KASAN, kmemleak, debug
+# objects, hung-task and workqueue watchdogs; tests/debug/debug.config).
+#
+#   tests/check-debug.sh [SCENARIO...]      SCENARIO: a name (lab-wire) or a file
+#   SCENARIOS="lab-wire module-load" tests/check-debug.sh
+#
+# (a) builds the kernel from Debian's linux-source-6.12, or reuses the cached one
+#     (tests/debug/build-kernel.sh; build/debug-kernel/, a first build takes 15-25 min);
+# (b) builds the module against that tree (make KDIR=build/debug-kernel/src
+#     KVER=<release> BUILD_DIR=build/<release>);
+# (c) runs the scenarios with tests/lab/run -K <bzImage> -M <its modules root>. Each
+#     guest scans for leaks after its scenario (tests/lab/kmemleak): any suspected leak,
+#     like any lockdep, KASAN, debug-objects or hung-task report, fails the scenario.
+# Environment: LAB_PARALLEL=1 as for check.sh; LAB_PREBUILT=DIR takes
+# DIR/<release>/ib_ipoib.ko instead of building; DEBUG_KERNEL_DIR as for build-kernel.sh;
+# LAB_MEM (MiB per guest, default here 1536: KASAN's shadow takes an eighth).
+# Ends with the line "N passed, N failed"; exits non-zero if anything failed.
+set -uo pipefail
+
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+LAB=$REPO/tests/lab
+cd "$REPO" || exit 1
+start=$SECONDS
+
+# Lab packages, as in check.sh.
+if ! "$LAB/deps.sh" check >/dev/null 2>&1; then
+	if ((EUID == 0)); then
+		"$LAB/deps.sh" install || { echo "check-debug: installing the lab's packages failed" >&2; exit 1; }
+	else
+		echo "check-debug: packages are missing; as root run:" >&2
+		"$LAB/deps.sh" check >&2
+		exit 1
+	fi
+fi
+
+# Scenarios: arguments, else $SCENARIOS, else all.
+read -ra names <<<"${SCENARIOS:-}"
+(($#)) && names=("$@")
+files=()
+if ((${#names[@]} == 0)); then
+	files=("$REPO"/tests/scenarios/*.sh)
+else
+	for n in "${names[@]}"; do
+		if [[ -f $n ]]; then
+			files+=("$n")
+		elif [[ -f $REPO/tests/scenarios/${n%.sh}.sh ]]; then
+			files+=("$REPO/tests/scenarios/${n%.sh}.sh")
+		else
+			echo "check-debug: no scenario $n" >&2
+			exit 1
+		fi
+	done
+fi
+
+# (a) the kernel
+t=$SECONDS
+vars=$("$REPO/tests/debug/build-kernel.sh") || {
+	echo "FAIL debug-kernel: tests/debug/build-kernel.sh failed"
+	echo "0 passed, 1 failed"
+	exit 1
+}
+DEBUG_KVER='' DEBUG_KERNEL='' DEBUG_MODROOT='' DEBUG_KDIR=''
+while IFS='=' read -r k v; do
+	case $k in DEBUG_KVER | DEBUG_KERNEL | DEBUG_MODROOT | DEBUG_KDIR) printf -v "$k" '%s' "$v" ;; esac
+done <<<"$vars"
+[[ -n $DEBUG_KVER && -n $DEBUG_KERNEL && -n $DEBUG_MODROOT && -n $DEBUG_KDIR ]] || {
+	echo "check-debug: build-kernel.sh printed no kernel variables" >&2
+	exit 1
+}
+k=$DEBUG_KVER
+echo "=== $k (debug kernel; ready in $((SECONDS - t))s)"
+
+passed=0 failed=0
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+
+# (b) the module
+mod=(-m "$REPO/build/$k/ib_ipoib.ko")
+if [[ -n ${LAB_PREBUILT:-} ]]; then
+	mod=(-m "$LAB_PREBUILT/$k/ib_ipoib.ko")
+elif ! make -C "$REPO" KDIR="$DEBUG_KDIR" KVER="$k" BUILD_DIR="build/$k" >"$log" 2>&1 ||
+	[[ ! -f $REPO/build/$k/ib_ipoib.ko ]]; then
+	echo "FAIL build [$k]: make KDIR=$DEBUG_KDIR KVER=$k BUILD_DIR=build/$k did not produce build/$k/ib_ipoib.ko"
+	tail -n 30 "$log" | sed 's/^/    | /'
+	failed=$((failed + 1))
+	mod=() # scenarios that need the module fail; the lab's own still run
+fi
+
+# (c) the scenarios
+jobs=()
+[[ ${LAB_PARALLEL:-0} == 1 ]] && jobs=(-j)
+export LAB_MEM=${LAB_MEM:-1536}
+"$LAB/run" -k "$k" -K "$DEBUG_KERNEL" -M "$DEBUG_MODROOT" "${mod[@]}" "${jobs[@]}" \
+	-o "$REPO/build/lab/results/$k" "${files[@]}" | tee "$log"
+rc=${PIPESTATUS[0]}
+p=$(grep -c '^PASS ' "$log") f=$(grep -c '^FAIL ' "$log")
+if ((rc != 0 && f == 0)); then
+	echo "FAIL lab [$k]: tests/lab/run exited $rc"
+	f=1
+fi
+passed=$((passed + p)) failed=$((failed + f))
+echo "($k: $((SECONDS - start))s)"
+echo "$passed passed, $failed failed"
+((failed == 0))

@@ -1,0 +1,148 @@
+# Child P_Key interfaces through sysfs and netlink: names, attributes,
+# traffic on each child, invalid input refused with nothing changed,
+# parent down/up carrying the children, and a child in a network namespace
+# that comes back when the namespace is deleted.
+# guests: 2
+# timeout: 480
+#
+#   +-----------------------------+                +-----------------------------+
+#   | a  ib0        198.18.2.1    |                | b  ib0        198.18.2.2    |
+#   |    ib0.8001   198.18.3.1  (sysfs create_child 0x8001)     ib0.8001 198.18.3.2 |
+#   |    ib0.8002   198.18.4.1  (ip link add type ipoib)       ib0.8002 198.18.4.2 |
+#   |    ns t1: ib0.8002 moved in and back                      |                  |
+#   +-----------------------------+================+-----------------------------+
+#                                   UD over RoCE v2
+
+n=${NODE/a/1}
+n=${n/b/2}
+p=${PEER/a/1}
+p=${p/b/2}
+sys=/sys/class/net/ib0
+
+expect_errno() { # ERRNO-TEXT FILE VALUE [as-user]
+	local want=$1 file=$2 val=$3 out
+	if [[ ${4:-} == user ]]; then
+		out=$(setpriv --reuid=65534 --regid=65534 --clear-groups \
+			sh -c "printf '%s' '$val' >$file" 2>&1) && fail "non-root write '$val' > $file succeeded"
+	else
+		out=$(bash -c "printf '%s' '$val' >$file" 2>&1) && fail "write '$val' > $file succeeded"
+	fi
+	grep -qi "$want" <<<"$out" || fail "write '$val' > $file: expected '$want', got: $out"
+	log "refused '$val' > ${file##*/}: $want"
+}
+
+children() { ls -d /sys/class/net/ib0.* 2>/dev/null | sort | tr '\n' ' '; }
+
+wait_ib0
+wait_for 60 grep -qx 1 $sys/carrier
+
+# --- sysfs ---
+check bash -c "echo 0x8001 > $sys/create_child"
+wait_for 10 test -e /sys/class/net/ib0.8001
+[[ $(cat /sys/class/net/ib0.8001/pkey) == 0x8001 ]] || fail "ib0.8001 pkey $(cat /sys/class/net/ib0.8001/pkey)"
+[[ $(cat /sys/class/net/ib0.8001/parent) == ib0 ]] || fail "ib0.8001 parent"
+[[ $(cat /sys/class/net/ib0.8001/mode) == datagram ]] || fail "ib0.8001 mode"
+[[ $(cat /sys/class/net/ib0.8001/umcast) == 0 ]] || fail "ib0.8001 umcast"
+[[ ! -e /sys/class/net/ib0.8001/create_child ]] || fail "a child offers create_child"
+[[ ! -e $sys/parent ]] || fail "the parent has a parent attribute"
+
+# decimal works too; 1 means P_Key 0x8001 (the full-membership bit is set),
+# a duplicate of ib0.8001
+check bash -c "echo 32771 > $sys/create_child"
+wait_for 10 test -e /sys/class/net/ib0.8003
+[[ $(cat /sys/class/net/ib0.8003/pkey) == 0x8003 ]] || fail "ib0.8003 pkey"
+expect_errno "not unique" $sys/create_child 3
+before=$(children)
+log "children: $before"
+
+# invalid input changes nothing
+for v in 0 0x8000 0x10000 65536 -1 abc 0x80zz " " 0x 99999999999999999999; do
+	expect_errno "invalid argument" $sys/create_child "$v"
+	expect_errno "invalid argument" $sys/delete_child "$v"
+done
+expect_errno "not unique" $sys/create_child 0x8001
+expect_errno "no such device" $sys/delete_child 0x8005
+expect_errno "permission denied\|not permitted" $sys/create_child 0x8003 user
+expect_errno "permission denied\|not permitted" $sys/delete_child 0x8001 user
+[[ $(children) == "$before" ]] || fail "refused writes changed the children: $(children)"
+
+# 0x0003 names the same partition as ib0.8003
+check bash -c "echo 0x0003 > $sys/delete_child"
+wait_for 10 test ! -e /sys/class/net/ib0.8003
+[[ -e /sys/class/net/ib0.8001 ]] || fail "deleting 0x0003 removed ib0.8001"
+
+# --- netlink ---
+check ip link add link ib0 name ib0.8002 type ipoib pkey 0x8002
+ip -d link show ib0.8002 | grep -q "pkey *0x8002" || fail "ip -d link: $(ip -d link show ib0.8002)"
+ip -d link show ib0.8002 | grep -q "mode *datagram" || fail "ip -d link mode"
+check ip link set ib0.8002 type ipoib umcast 1
+[[ $(cat /sys/class/net/ib0.8002/umcast) == 1 ]] || fail "umcast through netlink"
+check ip link set ib0.8002 type ipoib umcast 0
+if ip link add link ib0.8002 name bad0 type ipoib pkey 0x8003 2>err; then fail "child of a child"; fi
+log "child of a child refused: $(cat err)"
+if ip link add link eth0 name bad1 type ipoib pkey 0x8003 2>err; then fail "ipoib on eth0"; fi
+log "ipoib on eth0 refused: $(cat err)"
+if ip link add link ib0 name bad2 type ipoib pkey 0x8000 2>err; then fail "pkey 0x8000"; fi
+if ip link add link ib0 name bad3 type ipoib pkey 0x8002 2>err; then fail "duplicate pkey"; fi
+log "duplicate refused: $(cat err)"
+[[ ! -e /sys/class/net/bad0 && ! -e /sys/class/net/bad1 && ! -e /sys/class/net/bad2 && ! -e /sys/class/net/bad3 ]] ||
+	fail "a refused link exists"
+
+# --- traffic on every child ---
+check ip link set ib0.8001 up
+check ip link set ib0.8002 up
+check ip addr add "198.18.3.$n/24" dev ib0.8001
+check ip addr add "198.18.4.$n/24" dev ib0.8002
+wait_for 60 grep -qx 1 /sys/class/net/ib0.8001/carrier
+wait_for 60 grep -qx 1 /sys/class/net/ib0.8002/carrier
+barrier children-up
+wait_for 60 ping -c 1 -W 1 "198.18.3.$p"
+wait_for 60 ping -c 1 -W 1 "198.18.4.$p"
+out=$(ping -q -c 50 -i 0.02 -W 2 "198.18.3.$p")
+grep -q ' 0% packet loss' <<<"$out" || fail "ib0.8001: $out"
+out=$(ping -q -c 50 -i 0.02 -W 2 "198.18.4.$p")
+grep -q ' 0% packet loss' <<<"$out" || fail "ib0.8002: $out"
+# each child joined its own broadcast group and has its own QP
+[[ $(cat /sys/class/net/ib0.8001/broadcast) == *":12:40:1b:80:01:"* ]] || fail "ib0.8001 broadcast"
+[[ $(cut -c1-11 /sys/class/net/ib0.8001/address) != $(cut -c1-11 $sys/address) ]] ||
+	fail "child shares the parent's QPN"
+barrier traffic-done
+
+# --- parent down takes children down; up brings them back ---
+if [[ $NODE == a ]]; then
+	check ip link set ib0 down
+	for c in ib0.8001 ib0.8002; do
+		ip link show "$c" | grep -q ",UP" && fail "$c still up with its parent down"
+	done
+	if ip link set ib0.8001 up 2>err; then fail "child up under a down parent"; fi
+	check ip link set ib0 up
+	for c in ib0.8001 ib0.8002; do
+		wait_for 30 sh -c "ip link show $c | grep -q ',UP'"
+		wait_for 60 grep -qx 1 /sys/class/net/$c/carrier
+	done
+fi
+barrier updown-done
+wait_for 60 ping -c 1 -W 1 "198.18.3.$p"
+
+# --- a child in a namespace, refunded when the namespace dies ---
+if [[ $NODE == a ]]; then
+	check ip netns add t1
+	check ip link set ib0.8002 netns t1
+	[[ ! -e /sys/class/net/ib0.8002 ]] || fail "ib0.8002 still in init_net"
+	check ip -n t1 link set ib0.8002 up
+	check ip -n t1 addr add 198.18.4.1/24 dev ib0.8002
+	wait_for 60 ip netns exec t1 ping -c 1 -W 1 198.18.4.2
+	check ip netns del t1
+	wait_for 30 test -e /sys/class/net/ib0.8002
+	log "ib0.8002 is back in init_net"
+	check ip link set ib0.8002 up
+	check ip addr add 198.18.4.1/24 dev ib0.8002
+	wait_for 60 ping -c 1 -W 1 198.18.4.2
+fi
+barrier ns-done
+
+# --- deletion through both paths ---
+check bash -c "echo 0x8001 > $sys/delete_child"
+check ip link del ib0.8002
+[[ -z $(children) ]] || fail "children left: $(children)"
+barrier done
