@@ -77,3 +77,6 @@ demo:
 
 clean:
 	rm -rf $(TOP)/build
+
+bench:
+	@$(TOP)/tests/bench/bench.sh

@@ -60,18 +60,43 @@ passed=0 failed=0
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 start=$SECONDS
+
+# step NAME CMD...: a checked step, counted like a scenario; output shown on failure
+step() {
+	local name=$1
+	shift
+	if "$@" >"$log" 2>&1; then
+		echo "PASS $name"
+		passed=$((passed + 1))
+		return 0
+	fi
+	echo "FAIL $name"
+	tail -n 30 "$log" | sed 's/^/    | /'
+	failed=$((failed + 1))
+	return 1
+}
+# no_warnings CMD...: CMD succeeds and prints no compiler/sparse warning
+no_warnings() {
+	local out
+	out=$("$@" 2>&1) || { echo "$out"; return 1; }
+	! grep -E '(warning|error):' <<<"$out"
+}
+
+step "style (checkpatch)" make -s -C "$REPO" style
+step "test tools" "$REPO/tests/tools/build-tools.sh"
 for k in "${KERNELS[@]}"; do
 	echo "=== $k"
-	# (c) build the module for this kernel
+	# (c) build the module for this kernel, W=1 and sparse clean, and the
+	# test-only control build the deadlock scenario needs
 	mod=(-m "$REPO/build/$k/ib_ipoib.ko")
 	if [[ -n ${LAB_PREBUILT:-} ]]; then
 		mod=(-m "$LAB_PREBUILT/$k/ib_ipoib.ko")
-	elif ! make -C "$REPO" KVER="$k" BUILD_DIR="build/$k" >"$log" 2>&1 ||
+	elif ! step "build W=1 [$k]" no_warnings make -C "$REPO" KVER="$k" BUILD_DIR="build/$k" ||
 		[[ ! -f $REPO/build/$k/ib_ipoib.ko ]]; then
-		echo "FAIL build [$k]: make KVER=$k BUILD_DIR=build/$k did not produce build/$k/ib_ipoib.ko"
-		tail -n 30 "$log" | sed 's/^/    | /'
-		failed=$((failed + 1))
 		mod=() # scenarios that need the module fail; the lab's own still run
+	else
+		step "sparse [$k]" no_warnings make -C "$REPO" KVER="$k" sparse
+		step "control build [$k]" no_warnings make -C "$REPO" KVER="$k" control
 	fi
 	# (e) one line per scenario
 	"$LAB/run" -k "$k" "${mod[@]}" "${jobs[@]}" -o "${LAB_OUT:-$REPO/build/lab/results}/$k" "${files[@]}" | tee "$log"

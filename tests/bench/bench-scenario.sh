@@ -71,11 +71,15 @@ bench_perftest() {
 	bench "$1" "$v" "$4"
 }
 
-# ping_stats FILE: "LOSS_PERCENT MIN_US AVG_US" from ping -q output.
+# ping_stats FILE: "LOSS_PERCENT MIN_US AVG_US MEDIAN_US" from ping's output (the median
+# from the per-reply times: averages under TCG carry the odd 100 ms outlier).
 ping_stats() {
-	awk '/packet loss/ { for (i = 1; i <= NF; i++) if ($i ~ /%$/) loss = $i + 0 }
-	     /^(rtt|round-trip)/ { split($4, r, "/"); printf "%s %.1f %.1f\n", loss, r[1] * 1000, r[2] * 1000; ok = 1 }
-	     END { exit !ok }' "$1"
+	local med
+	med=$(sed -n 's/.* time=\([0-9.]*\) ms$/\1/p' "$1" | sort -n |
+		awk '{ t[NR] = $1 } END { if (NR) printf "%.1f\n", (t[int((NR + 1) / 2)] + t[int(NR / 2) + 1]) / 2 * 1000 }')
+	awk -v med="$med" '/packet loss/ { for (i = 1; i <= NF; i++) if ($i ~ /%$/) loss = $i + 0 }
+	     /^(rtt|round-trip)/ { split($4, r, "/"); printf "%s %.1f %.1f %s\n", loss, r[1] * 1000, r[2] * 1000, med; ok = 1 }
+	     END { exit !(ok && med != "") }' "$1"
 }
 
 wait_ib0
@@ -106,24 +110,27 @@ if [[ $NODE == b ]]; then
 	serve iperf 5201 timeout 120 iperf3 -s -1 -p 5201
 else
 	out=$LAB_SHARED/ping-ib0.a.log
-	ping -q -c 200 -i 0.01 -W 2 "$PEER_IB_IP" >"$out" 2>&1 || { cat "$out"; fail "ping over ib0 failed"; }
+	ping -c 200 -i 0.01 -W 2 "$PEER_IB_IP" >"$out" 2>&1 || { cat "$out"; fail "ping over ib0 failed"; }
 	st=$(ping_stats "$out") || { cat "$out"; fail "no ping statistics"; }
-	read -r loss min avg <<<"$st"
+	read -r loss min avg med <<<"$st"
 	bench ping_ib0_rtt_avg "$avg" us
 	bench ping_ib0_rtt_min "$min" us
+	bench ping_ib0_rtt_median "$med" us
 	bench ping_ib0_loss "$loss" %
 	out=$LAB_SHARED/ping-eth0.a.log
-	ping -q -c 200 -i 0.01 -W 2 "$PEER_ETH_IP" >"$out" 2>&1 || { cat "$out"; fail "ping over eth0 failed"; }
+	ping -c 200 -i 0.01 -W 2 "$PEER_ETH_IP" >"$out" 2>&1 || { cat "$out"; fail "ping over eth0 failed"; }
 	st=$(ping_stats "$out") || { cat "$out"; fail "no ping statistics"; }
-	read -r loss min avg <<<"$st"
+	read -r loss min avg med <<<"$st"
 	bench ping_eth0_rtt_avg "$avg" us
+	bench ping_eth0_rtt_median "$med" us
 
 	# ib_send_lat: -e sleeps on completion events as ping does; the polling variant
-	# (perftest's default) is reported too. Field 6 is t_avg, 3 t_min: one-way figures,
-	# half the measured round trip.
+	# (perftest's default) is reported too. Fields 3, 5, 6 are t_min, t_typical (the
+	# median), t_avg: one-way figures, half the measured round trip (perftest README).
 	ask lat timeout 120 ib_send_lat "${PT[@]}" -s "$LAT_SIZE" -n 1000 -e -p 18601 "$PEER_ETH_IP"
 	bench_perftest verbs_ud_lat_avg_oneway lat 6 us
 	bench_perftest verbs_ud_lat_min_oneway lat 3 us
+	bench_perftest verbs_ud_lat_median_oneway lat 5 us
 	ask latpoll timeout 120 ib_send_lat "${PT[@]}" -s "$LAT_SIZE" -n 1000 -p 18602 "$PEER_ETH_IP"
 	bench_perftest verbs_ud_lat_poll_avg_oneway latpoll 6 us
 

@@ -5,9 +5,11 @@
 #   iperf3 TCP over ib0 (receiver bit/s)  vs  ib_send_bw -c UD (receiver, full-MTU sends)
 #   ping RTT over ib0 (average)           vs  2 x ib_send_lat -c UD t_avg (perftest
 #                                             reports half the round trip)
-# Prints "RAW <name> <value> <unit>" lines, "RATIO ud_tcp_vs_verbs <x>" and
-# "RATIO ud_rtt_vs_verbs <x>", and a note per ratio. Asserts no threshold (the figures are
-# emulated and noisy); exits non-zero only if the run failed or a figure is missing.
+# Prints "RAW <name> <value> <unit>" lines (also minima, medians, ping over eth0 and
+# ib_send_lat in its default polling mode, for context), "RATIO ud_tcp_vs_verbs <x>" and
+# "RATIO ud_rtt_vs_verbs <x>", and a note per ratio; artefacts in build/lab/bench/KVER/.
+# Asserts no threshold (the figures are emulated and noisy); exits non-zero only if the
+# run failed or a figure is missing.
 set -uo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -49,7 +51,8 @@ cat "$dir"/a.out "$dir"/b.out 2>/dev/null | sed -n 's/^BENCH //p' | awk '
 	END {
 		split("a_vcpus b_vcpus a_ib0_mtu iperf3_tcp_rx iperf3_tcp_tx iperf3_tcp_retransmits " \
 		      "verbs_ud_bw_rx verbs_ud_bw_tx ping_ib0_rtt_avg ping_ib0_rtt_min ping_ib0_loss " \
-		      "ping_eth0_rtt_avg verbs_ud_lat_avg_oneway verbs_ud_lat_min_oneway " \
+		      "ping_ib0_rtt_median ping_eth0_rtt_avg ping_eth0_rtt_median verbs_ud_lat_avg_oneway " \
+		      "verbs_ud_lat_min_oneway verbs_ud_lat_median_oneway " \
 		      "verbs_ud_lat_poll_avg_oneway", names, " ")
 		for (i in names) need(names[i])
 		if (bad) exit 1
@@ -65,19 +68,20 @@ cat "$dir"/a.out "$dir"/b.out 2>/dev/null | sed -n 's/^BENCH //p' | awk '
 		printf "RAW verbs_ud_bw_tx %.0f bit/s\n", bw_tx
 		printf "RAW ping_ib0_rtt_avg %.1f us\n", v["ping_ib0_rtt_avg"]
 		printf "RAW ping_ib0_rtt_min %.1f us\n", v["ping_ib0_rtt_min"]
+		printf "RAW ping_ib0_rtt_median %.1f us\n", v["ping_ib0_rtt_median"]
 		printf "RAW ping_ib0_loss %s %%\n", v["ping_ib0_loss"]
 		printf "RAW ping_eth0_rtt_avg %.1f us\n", v["ping_eth0_rtt_avg"]
+		printf "RAW ping_eth0_rtt_median %.1f us\n", v["ping_eth0_rtt_median"]
 		printf "RAW verbs_ud_lat_avg_oneway %.2f us\n", v["verbs_ud_lat_avg_oneway"]
 		printf "RAW verbs_ud_rtt_avg %.2f us\n", rtt
 		printf "RAW verbs_ud_rtt_min %.2f us\n", 2 * v["verbs_ud_lat_min_oneway"]
+		printf "RAW verbs_ud_rtt_median %.2f us\n", 2 * v["verbs_ud_lat_median_oneway"]
 		printf "RAW verbs_ud_rtt_avg_polling %.2f us\n", 2 * v["verbs_ud_lat_poll_avg_oneway"]
 		printf "RATIO ud_tcp_vs_verbs %.3f\n", v["iperf3_tcp_rx"] / bw_rx
 		printf "RATIO ud_rtt_vs_verbs %.3f\n", v["ping_ib0_rtt_avg"] / rtt
-	}'
-ok=$?
+	}' || { echo "bench: incomplete figures; logs are in $dir" >&2; exit 1; }
 cat <<-'EOF'
-	NOTE ud_tcp_vs_verbs: both sides are CPU-bound in one emulated vCPU per guest, where rxe computes the ICRC and builds every UDP/IP/Ethernet frame in software; TCP adds what raw verbs skip: copies, software checksums (no UD checksum offload or LSO on rxe), one UD send per MTU-sized segment, and ACKs that cost the sender's guest CPU too.
-	NOTE ud_rtt_vs_verbs: under TCG a round trip is dominated by scheduling: rxe defers its send and receive processing to work items, so each hop waits for a kworker; ib_send_lat (-e, events) also wakes a user process on both guests, ping only on a (b's echo reply is sent from softirq) - perftest's default polling mode starves rxe's worker on a 1-vCPU guest (see verbs_ud_rtt_avg_polling).
+	NOTE ud_tcp_vs_verbs: both are CPU-bound in one emulated (TCG) vCPU per guest that also runs rxe's software ICRC, UDP/IP framing and work items for every 4 KiB packet; TCP adds copies, software checksums and ACKs (rxe has no UD checksum or LSO offload), but ib_send_bw -D busy-polls (duration mode refuses -e) against rxe's own work items on that vCPU, so TCP can come close to or beat it here; host load shifts either 10 s window by tens of percent.
+	NOTE ud_rtt_vs_verbs: round trips are mostly waiting to be scheduled: rxe (6.12) queues every send and receive to a work item, so each hop needs a kworker wakeup on a 1-vCPU guest; ping adds the IP stack and ib0 and wakes a process on a only (b echoes from softirq), ib_send_lat -e wakes one on both; averages absorb the host's 10-100 ms stalls (compare the medians), and perftest's default polling fights rxe's kworker (verbs_ud_rtt_avg_polling).
 EOF
 echo "== wall time $((SECONDS - start)) s (lab run $(cat "$dir/wall-seconds" 2>/dev/null) s); logs in $dir"
-exit "$ok"

@@ -1,0 +1,19 @@
+# Control for child-deadlock: the same scenario with the test-only build
+# whose interfaces all share one workqueue (make control).  It must FAIL:
+# a down hangs behind a sibling's rtnl-waiting task and the hung-task
+# detector reports it (or the down never returns).
+# guests: 1
+# smp: 2
+# timeout: 240
+# ipoib: no
+# expect: fail
+# expect-reason: blocked for more than|timeout|did not return
+#
+#   (topology: see child-deadlock.sh; module: build/<release>-control)
+
+# the lab gives us the normal module's path; the control sits beside it
+DEADLOCK_MODULE=$LAB_REPO/build/$LAB_KVER-control/ib_ipoib.ko
+version=$(modinfo -F version "$DEADLOCK_MODULE")
+[[ $version == *sharedwq-control ]] || fail "$DEADLOCK_MODULE is not the control build ($version)"
+DEADLOCK_DURATION=150
+. "$LAB_REPO/tests/scenarios/child-deadlock.sh"
