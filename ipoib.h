@@ -33,6 +33,8 @@
 #include <rdma/ib_sa.h>
 #include <rdma/ib_verbs.h>
 
+#include "ipoib_addr.h"
+
 #define DRV_NAME	"ib_ipoib"
 /* the Makefile passes the git description of the tree it builds */
 #ifdef IPOIB_BUILD_VERSION
@@ -50,10 +52,6 @@
 #define IPOIB_QPN_MASK		0xffffffu
 #define IPOIB_MCAST_QPN		0xffffffu
 #define IPOIB_HWADDR_CM		0x80	/* first address byte: peer does CM */
-
-/* Datagram MTU for an IB MTU, and the receive buffer that carries it. */
-#define IPOIB_UD_MTU(ib_mtu)	((ib_mtu) - IPOIB_ENCAP_LEN)
-#define IPOIB_UD_BUF_SIZE(ib_mtu) ((ib_mtu) + IPOIB_GRH_LEN)
 
 #define IPOIB_MIN_QUEUE_SIZE	2
 #define IPOIB_MAX_QUEUE_SIZE	8192
@@ -418,12 +416,10 @@ void ipoib_mcast_join_work(struct work_struct *work);
 void ipoib_carrier_on_work(struct work_struct *work);
 bool ipoib_mcast_is_broadcast(struct ipoib_dev_priv *priv,
 			      const struct ipoib_mcast *mcast);
-void ipoib_mcast_build_broadcast(u8 *bcast, u16 pkey);
 void ipoib_mcast_rejoin(struct ipoib_dev_priv *priv);
 void ipoib_mcast_reap_sendonly(struct ipoib_dev_priv *priv);
 
 /* child interfaces */
-int ipoib_parse_pkey(const char *buf, u16 *pkey);
 void ipoib_child_setup(struct ipoib_dev_priv *priv,
 		       struct ipoib_dev_priv *ppriv, u16 pkey);
 int ipoib_child_register(struct ipoib_dev_priv *priv,
@@ -432,12 +428,6 @@ void ipoib_child_unlink(struct ipoib_dev_priv *priv);
 void ipoib_children_unregister(struct ipoib_dev_priv *ppriv,
 			       struct list_head *kill);
 void ipoib_children_set_up(struct ipoib_dev_priv *ppriv, bool up);
-
-/* 0x0001-0xffff; 0x8000 alone (a limited member of nothing) is invalid */
-static inline bool ipoib_pkey_valid(unsigned int pkey)
-{
-	return pkey && pkey <= 0xffff && pkey != 0x8000;
-}
 
 /* sysfs and netdev attributes */
 extern const struct attribute_group ipoib_attr_group;

@@ -21,18 +21,34 @@ enum ipoib_flush_level {
 	IPOIB_FLUSH_HEAVY,
 };
 
+/*
+ * Hardware calls completion handlers from interrupts; software devices
+ * such as rxe call them from a work item, where a raised softirq would
+ * wait for the next interrupt.  Run it when bottom halves are re-enabled.
+ */
+static void ipoib_napi_kick(struct napi_struct *napi)
+{
+	if (!in_task() || irqs_disabled()) {
+		napi_schedule(napi);
+		return;
+	}
+	local_bh_disable();
+	napi_schedule(napi);
+	local_bh_enable();
+}
+
 static void ipoib_recv_cq_event(struct ib_cq *cq, void *ctx)
 {
 	struct ipoib_dev_priv *priv = ctx;
 
-	napi_schedule(&priv->recv_napi);
+	ipoib_napi_kick(&priv->recv_napi);
 }
 
 static void ipoib_send_cq_event(struct ib_cq *cq, void *ctx)
 {
 	struct ipoib_dev_priv *priv = ctx;
 
-	napi_schedule(&priv->send_napi);
+	ipoib_napi_kick(&priv->send_napi);
 }
 
 /* PD, CQs, a UD QP left in RESET, and the two rings. */
@@ -633,7 +649,7 @@ int ipoib_ib_dev_open(struct ipoib_dev_priv *priv)
 	unsigned int i;
 	int ret;
 
-	priv->rx_buf_size = IPOIB_UD_BUF_SIZE(priv->max_ib_mtu);
+	priv->rx_buf_size = ipoib_ud_buf_size(priv->max_ib_mtu);
 
 	ret = ipoib_qp_to(priv, IB_QPS_INIT);
 	if (ret) {
@@ -715,7 +731,7 @@ int ipoib_ib_up(struct ipoib_dev_priv *priv)
 	}
 
 	/* the port MTU may have changed while we were down */
-	dev->max_mtu = IPOIB_UD_MTU(priv->max_ib_mtu);
+	dev->max_mtu = ipoib_ud_mtu(priv->max_ib_mtu);
 	priv->mcast_mtu = dev->max_mtu;
 	priv->admin_mtu = min(priv->admin_mtu, dev->max_mtu);
 	if (dev->mtu > dev->max_mtu)
@@ -844,7 +860,7 @@ static void ipoib_flush_one(struct ipoib_dev_priv *priv,
 			dev_addr_set(dev, addr);
 			call_netdevice_notifiers(NETDEV_CHANGEADDR, dev);
 		}
-		ipoib_mcast_build_broadcast(dev->broadcast, priv->pkey);
+		ipoib_build_broadcast(dev->broadcast, priv->pkey);
 	}
 	ipoib_ib_up(priv);
 }

@@ -471,7 +471,7 @@ static void ipoib_unicast_slow(struct ipoib_dev_priv *priv,
 	neigh = rhashtable_lookup_fast(&priv->neigh_table, daddr,
 				       ipoib_neigh_params);
 	if (!neigh) {
-		path = ipoib_path_get(priv, (const union ib_gid *)(daddr + 4));
+		path = ipoib_path_get(priv, ipoib_hwaddr_gid(daddr));
 		if (path)
 			neigh = ipoib_neigh_create(priv, daddr, path);
 		if (!neigh)
@@ -501,7 +501,7 @@ drop:
 
 send:
 	rcu_read_lock();
-	ipoib_send(priv, skb, ah, get_unaligned_be32(daddr) & IPOIB_QPN_MASK);
+	ipoib_send(priv, skb, ah, ipoib_hwaddr_qpn(daddr));
 	rcu_read_unlock();
 	ipoib_put_ah(ah);
 }
@@ -524,7 +524,7 @@ static netdev_tx_t ipoib_start_xmit(struct sk_buff *skb,
 	memcpy(daddr, skb->data, IPOIB_ALEN);
 	skb_pull(skb, IPOIB_PSEUDO_LEN);
 
-	if (daddr[4] == 0xff) {
+	if (ipoib_hwaddr_is_mcast(daddr)) {
 		ipoib_mcast_send(priv, daddr, skb);
 		return NETDEV_TX_OK;
 	}
@@ -537,7 +537,7 @@ static netdev_tx_t ipoib_start_xmit(struct sk_buff *skb,
 		if (time_after(jiffies, READ_ONCE(neigh->alive)))
 			WRITE_ONCE(neigh->alive, jiffies);
 		ipoib_send(priv, skb, ah,
-			   get_unaligned_be32(daddr) & IPOIB_QPN_MASK);
+			   ipoib_hwaddr_qpn(daddr));
 		rcu_read_unlock();
 		return NETDEV_TX_OK;
 	}
@@ -605,7 +605,8 @@ void ipoib_set_dev_features(struct ipoib_dev_priv *priv)
 int ipoib_apply_mtu(struct ipoib_dev_priv *priv)
 {
 	struct net_device *dev = priv->dev;
-	unsigned int mtu = min(priv->admin_mtu, priv->mcast_mtu);
+	unsigned int mtu = ipoib_effective_mtu(priv->admin_mtu,
+					       READ_ONCE(priv->mcast_mtu));
 	int ret;
 
 	ASSERT_RTNL();
@@ -700,8 +701,7 @@ static void ipoib_set_dev_addr(struct ipoib_dev_priv *priv)
 {
 	u8 addr[IPOIB_ALEN];
 
-	put_unaligned_be32(priv->qp->qp_num & IPOIB_QPN_MASK, addr);
-	memcpy(addr + 4, priv->local_gid.raw, sizeof(priv->local_gid));
+	ipoib_hwaddr_build(addr, priv->qp->qp_num, &priv->local_gid);
 	dev_addr_set(priv->dev, addr);
 }
 
@@ -788,13 +788,13 @@ static int ipoib_dev_init(struct net_device *dev)
 	if (ret)
 		goto err_fabric;
 
-	dev->max_mtu = IPOIB_UD_MTU(priv->max_ib_mtu);
+	dev->max_mtu = ipoib_ud_mtu(priv->max_ib_mtu);
 	priv->mcast_mtu = dev->max_mtu;
 	priv->admin_mtu = dev->max_mtu;
 	dev->mtu = dev->max_mtu;
 
 	ipoib_set_dev_addr(priv);
-	ipoib_mcast_build_broadcast(dev->broadcast, priv->pkey);
+	ipoib_build_broadcast(dev->broadcast, priv->pkey);
 	ipoib_set_dev_features(priv);
 
 	if (!test_bit(IPOIB_FLAG_CHILD, &priv->flags)) {

@@ -18,34 +18,11 @@
 
 #include "ipoib.h"
 
-/* ff12:401b:PPPP::ffff:ffff, behind the reserved byte and QPN 0xffffff */
-void ipoib_mcast_build_broadcast(u8 *bcast, u16 pkey)
-{
-	static const u8 tmpl[IPOIB_ALEN] = {
-		0x00, 0xff, 0xff, 0xff,
-		0xff, 0x12, 0x40, 0x1b, 0x00, 0x00, 0x00, 0x00,
-		0x00, 0x00, 0x00, 0x00, 0xff, 0xff, 0xff, 0xff,
-	};
-
-	memcpy(bcast, tmpl, IPOIB_ALEN);
-	bcast[8] = pkey >> 8;
-	bcast[9] = pkey & 0xff;
-}
-
 bool ipoib_mcast_is_broadcast(struct ipoib_dev_priv *priv,
 			      const struct ipoib_mcast *mcast)
 {
 	return !memcmp(mcast->mgid.raw, priv->dev->broadcast + 4,
 		       sizeof(mcast->mgid));
-}
-
-/* A link-layer multicast address of ours: QPN 0xffffff, our P_Key. */
-static bool ipoib_mcast_addr_ok(struct ipoib_dev_priv *priv, const u8 *addr)
-{
-	const u8 *bcast = priv->dev->broadcast;
-
-	return !memcmp(addr, bcast, 4) && addr[4] == 0xff &&
-	       addr[8] == bcast[8] && addr[9] == bcast[9];
 }
 
 void ipoib_mcast_init(struct ipoib_dev_priv *priv)
@@ -259,7 +236,7 @@ void ipoib_mcast_join_done(struct ipoib_mcast *mcast, int status,
 		goto fail;
 
 	if (bcast) {
-		unsigned int mtu = IPOIB_UD_MTU(ib_mtu_enum_to_int(params->mtu));
+		unsigned int mtu = ipoib_ud_mtu(ib_mtu_enum_to_int(params->mtu));
 
 		ret = ipoib_set_qkey(priv, params->qkey);
 		if (ret) {
@@ -270,7 +247,7 @@ void ipoib_mcast_join_done(struct ipoib_mcast *mcast, int status,
 		}
 		WRITE_ONCE(priv->mcast_mtu,
 			   min_t(unsigned int, mtu,
-				 IPOIB_UD_MTU(priv->max_ib_mtu)));
+				 ipoib_ud_mtu(priv->max_ib_mtu)));
 	}
 
 	attr = params->ah_attr;
@@ -419,7 +396,7 @@ void ipoib_mcast_restart_work(struct work_struct *work)
 			      GFP_ATOMIC);
 	if (mgids)
 		netdev_for_each_mc_addr(ha, dev)
-			if (ipoib_mcast_addr_ok(priv, ha->addr))
+			if (ipoib_mcast_addr_ok(dev->broadcast, ha->addr))
 				memcpy(mgids[n++].raw, ha->addr + 4,
 				       sizeof(*mgids));
 	netif_addr_unlock_bh(dev);

@@ -16,19 +16,6 @@
 
 #include "ipoib.h"
 
-/* The P_Key a user gave, checked: 0x0001-0xffff without 0x8000 alone. */
-int ipoib_parse_pkey(const char *buf, u16 *pkey)
-{
-	unsigned int v;
-
-	if (kstrtouint(buf, 0, &v))
-		return -EINVAL;
-	if (!ipoib_pkey_valid(v))
-		return -EINVAL;
-	*pkey = v;
-	return 0;
-}
-
 /* Fill in what a child takes from its parent, before registration. */
 void ipoib_child_setup(struct ipoib_dev_priv *priv,
 		       struct ipoib_dev_priv *ppriv, u16 pkey)
@@ -39,7 +26,7 @@ void ipoib_child_setup(struct ipoib_dev_priv *priv,
 	priv->port = ppriv->port;
 	priv->fabric = ppriv->fabric;
 	priv->parent = ppriv;
-	priv->pkey = pkey | 0x8000;	/* always a full member */
+	priv->pkey = pkey | IPOIB_PKEY_FULL;	/* always a full member */
 	set_bit(IPOIB_FLAG_CHILD, &priv->flags);
 	if (test_bit(IPOIB_FLAG_UMCAST, &ppriv->flags))
 		set_bit(IPOIB_FLAG_UMCAST, &priv->flags);
@@ -55,7 +42,7 @@ static struct ipoib_dev_priv *ipoib_find_child(struct ipoib_dev_priv *ppriv,
 
 	lockdep_assert_held(&ppriv->child_lock);
 	list_for_each_entry(priv, &ppriv->children, child_list)
-		if (priv->pkey == (pkey | 0x8000))
+		if (priv->pkey == (pkey | IPOIB_PKEY_FULL))
 			return priv;
 	return NULL;
 }

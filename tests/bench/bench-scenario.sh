@@ -33,6 +33,10 @@ v4_gid_index() {
 	return 1
 }
 
+# With OPTIONAL=1 in their environment, serve and ask report a failing command and
+# return 1 instead of failing the scenario.
+OPTIONAL=0
+
 # serve TAG PORT CMD...: (b) run the server CMD (output in the shared directory as
 # TAG.b.log), signal TAG-ready once it listens on TCP PORT, wait for it to finish.
 serve() {
@@ -49,7 +53,11 @@ serve() {
 		fail "$tag server is not listening on port $port"
 	fi
 	signal "$tag-ready"
-	wait "$pid" || { cat "$LAB_SHARED/$tag.b.log"; fail "$tag server failed"; }
+	wait "$pid" && return 0
+	cat "$LAB_SHARED/$tag.b.log"
+	((OPTIONAL)) || fail "$tag server failed"
+	log "warning: $tag server failed (optional figure)"
+	return 1
 }
 
 # ask TAG CMD...: (a) wait for TAG-ready, then run the client CMD (stdout in TAG.a.log,
@@ -59,7 +67,11 @@ ask() {
 	shift
 	wait_signal "$tag-ready" 180
 	log "+ $*"
-	"$@" >"$f.log" 2>"$f.err" || { cat "$f.log" "$f.err"; fail "$tag client failed"; }
+	"$@" >"$f.log" 2>"$f.err" && return 0
+	cat "$f.log" "$f.err"
+	((OPTIONAL)) || fail "$tag client failed"
+	log "warning: $tag client failed (optional figure)"
+	return 1
 }
 
 # bench_perftest NAME TAG N UNIT: report field N of the result row (the line after the
@@ -100,6 +112,7 @@ wait_for 60 ping -c 1 -W 1 "$PEER_IB_IP"
 barrier resolved
 
 PT=(-d rxe0 -i 1 -c UD -x "$GID" -F) # common perftest options
+BWEV_N=50000                          # messages in the optional ib_send_bw -e run
 if [[ $NODE == b ]]; then
 	# 1. latency (b only serves perftest; ping needs nothing from b)
 	serve lat 18601 timeout 120 ib_send_lat "${PT[@]}" -s "$LAT_SIZE" -n 1000 -e -p 18601
@@ -107,6 +120,9 @@ if [[ $NODE == b ]]; then
 	# 2. bandwidth
 	serve bw 18603 timeout 120 ib_send_bw "${PT[@]}" -s "$UD_SIZE" -D 10 -p 18603
 	bench_perftest verbs_ud_bw_rx bw 4 MiB/s
+	if OPTIONAL=1 serve bwev 18604 timeout 90 ib_send_bw "${PT[@]}" -s "$UD_SIZE" -n "$BWEV_N" -e -p 18604; then
+		bench_perftest verbs_ud_bw_rx_events bwev 4 MiB/s
+	fi
 	serve iperf 5201 timeout 120 iperf3 -s -1 -p 5201
 else
 	out=$LAB_SHARED/ping-ib0.a.log
@@ -135,9 +151,15 @@ else
 	bench_perftest verbs_ud_lat_poll_avg_oneway latpoll 6 us
 
 	# ib_send_bw -D 10: measured over the middle 6 s (2 s margins); field 4 is the
-	# average in MiB/s. Duration mode cannot use events, so it polls.
+	# average in MiB/s. Duration mode refuses -e ("Duration mode doesn't work with
+	# events"), so it busy-polls, which on a 1-vCPU guest competes with rxe's own work
+	# items. For context, a fixed count of sends with -e: optional, because the server of
+	# a UD count run waits for every message and hangs (until its timeout) if one drops.
 	ask bw timeout 120 ib_send_bw "${PT[@]}" -s "$UD_SIZE" -D 10 -p 18603 "$PEER_ETH_IP"
 	bench_perftest verbs_ud_bw_tx bw 4 MiB/s
+	if OPTIONAL=1 ask bwev timeout 90 ib_send_bw "${PT[@]}" -s "$UD_SIZE" -n "$BWEV_N" -e -p 18604 "$PEER_ETH_IP"; then
+		bench_perftest verbs_ud_bw_tx_events bwev 4 MiB/s
+	fi
 
 	# iperf3: one TCP stream for 10 s after 2 s of (omitted) slow start.
 	ask iperf timeout 120 iperf3 -c "$PEER_IB_IP" -p 5201 -t 10 -O 2 -J

@@ -66,6 +66,13 @@ cat "$dir"/a.out "$dir"/b.out 2>/dev/null | sed -n 's/^BENCH //p' | awk '
 		printf "RAW iperf3_tcp_retransmits %.0f count\n", v["iperf3_tcp_retransmits"]
 		printf "RAW verbs_ud_bw_rx %.0f bit/s\n", bw_rx
 		printf "RAW verbs_ud_bw_tx %.0f bit/s\n", bw_tx
+		if ("verbs_ud_bw_rx_events" in v) {
+			bw_ev = v["verbs_ud_bw_rx_events"] * mib
+			printf "RAW verbs_ud_bw_rx_events %.0f bit/s\n", bw_ev
+			if ("verbs_ud_bw_tx_events" in v)
+				printf "RAW verbs_ud_bw_tx_events %.0f bit/s\n", v["verbs_ud_bw_tx_events"] * mib
+		} else
+			print "(no verbs_ud_bw_rx_events: the optional ib_send_bw -e run failed, see bwev.*.log)"
 		printf "RAW ping_ib0_rtt_avg %.1f us\n", v["ping_ib0_rtt_avg"]
 		printf "RAW ping_ib0_rtt_min %.1f us\n", v["ping_ib0_rtt_min"]
 		printf "RAW ping_ib0_rtt_median %.1f us\n", v["ping_ib0_rtt_median"]
@@ -79,9 +86,10 @@ cat "$dir"/a.out "$dir"/b.out 2>/dev/null | sed -n 's/^BENCH //p' | awk '
 		printf "RAW verbs_ud_rtt_avg_polling %.2f us\n", 2 * v["verbs_ud_lat_poll_avg_oneway"]
 		printf "RATIO ud_tcp_vs_verbs %.3f\n", v["iperf3_tcp_rx"] / bw_rx
 		printf "RATIO ud_rtt_vs_verbs %.3f\n", v["ping_ib0_rtt_avg"] / rtt
+		printf "NOTE ud_tcp_vs_verbs: both are CPU-bound in one emulated (TCG) vCPU per guest that also runs rxe (software ICRC, UDP/IP framing, a work item per packet); TCP adds copies, checksums and ACKs (rxe offers no UD checksum or LSO offload), while ib_send_bw -D must busy-poll (duration mode refuses -e) and so competes with rxe'"'"'s work items for that vCPU%s; the host'"'"'s own load moves each 10 s window by tens of percent.\n",
+			bw_ev ? sprintf(" (against the -e run, verbs_ud_bw_rx_events, the ratio is %.3f)", v["iperf3_tcp_rx"] / bw_ev) : ""
 	}' || { echo "bench: incomplete figures; logs are in $dir" >&2; exit 1; }
 cat <<-'EOF'
-	NOTE ud_tcp_vs_verbs: both are CPU-bound in one emulated (TCG) vCPU per guest that also runs rxe's software ICRC, UDP/IP framing and work items for every 4 KiB packet; TCP adds copies, software checksums and ACKs (rxe has no UD checksum or LSO offload), but ib_send_bw -D busy-polls (duration mode refuses -e) against rxe's own work items on that vCPU, so TCP can come close to or beat it here; host load shifts either 10 s window by tens of percent.
 	NOTE ud_rtt_vs_verbs: round trips are mostly waiting to be scheduled: rxe (6.12) queues every send and receive to a work item, so each hop needs a kworker wakeup on a 1-vCPU guest; ping adds the IP stack and ib0 and wakes a process on a only (b echoes from softirq), ib_send_lat -e wakes one on both; averages absorb the host's 10-100 ms stalls (compare the medians), and perftest's default polling fights rxe's kworker (verbs_ud_rtt_avg_polling).
 EOF
 echo "== wall time $((SECONDS - start)) s (lab run $(cat "$dir/wall-seconds" 2>/dev/null) s); logs in $dir"
