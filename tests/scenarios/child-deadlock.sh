@@ -62,8 +62,19 @@ done
 rounds=0 end=$((SECONDS + DURATION))
 while ((SECONDS < end)); do
 	kmsg "down ib0.8001 round $rounds"
-	timeout 60 ip link set ib0.8001 down || fail "ip link set ib0.8001 down did not return (round $rounds)"
-	timeout 60 ip link set ib0.8001 up || fail "ip link set ib0.8001 up did not return (round $rounds)"
+	for op in down up; do
+		# a task stuck in the kernel cannot be killed: watch it instead,
+		# long enough for the hung-task detector (20 s) to speak first
+		ip link set ib0.8001 "$op" &
+		p=$!
+		deadline=$((SECONDS + 45))
+		while kill -0 "$p" 2>/dev/null; do
+			((SECONDS < deadline)) ||
+				fail "ip link set ib0.8001 $op did not return within 45s (round $rounds)"
+			sleep 0.1
+		done
+		wait "$p" || fail "ip link set ib0.8001 $op failed (round $rounds)"
+	done
 	rounds=$((rounds + 1))
 done
 log "ib0.8001 went down and up $rounds times"
