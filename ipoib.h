@@ -429,6 +429,24 @@ void ipoib_children_unregister(struct ipoib_dev_priv *ppriv,
 			       struct list_head *kill);
 void ipoib_children_set_up(struct ipoib_dev_priv *ppriv, bool up);
 
+/* debugfs and fault injection (ipoib_fault.c) */
+enum ipoib_fault_site {
+	IPOIB_FAULT_MCAST_JOIN,
+	IPOIB_FAULT_PATH,
+	IPOIB_FAULT_QP_CREATE,
+	IPOIB_FAULT_CQ_CREATE,
+	IPOIB_FAULT_RX_ALLOC,
+	IPOIB_FAULT_NR,
+};
+
+void ipoib_debugfs_init(void);
+void ipoib_debugfs_exit(void);
+struct dentry *ipoib_debugfs_root(void);
+/* 0, or the armed -errno for the next operation at @site (may sleep) */
+int ipoib_fault_inject(enum ipoib_fault_site site);
+/* the same for sites that cannot sleep: no delay */
+int ipoib_fault_inject_atomic(enum ipoib_fault_site site);
+
 /* sysfs and netdev attributes */
 extern const struct attribute_group ipoib_attr_group;
 extern struct device_attribute dev_attr_create_child;

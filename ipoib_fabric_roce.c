@@ -160,7 +160,9 @@ static void ipoib_roce_join_work(struct work_struct *work)
 	struct ipoib_mcast_params params = {};
 	int ret;
 
-	if (!mcast->fab.roce.ndev) {
+	/* a send-only member receives nothing: no IPv6 membership needed */
+	if (!test_bit(IPOIB_MCAST_SENDONLY, &mcast->flags) &&
+	    !mcast->fab.roce.ndev) {
 		struct net_device *ndev = ipoib_roce_ndev(priv);
 
 		if (!ndev) {

@@ -84,16 +84,18 @@ int ipoib_transport_init(struct ipoib_dev_priv *priv)
 	}
 
 	cq_attr.cqe = priv->recvq_size;
-	priv->recv_cq = ib_create_cq(ca, ipoib_recv_cq_event, NULL, priv,
-				     &cq_attr);
+	ret = ipoib_fault_inject(IPOIB_FAULT_CQ_CREATE);
+	priv->recv_cq = ret ? ERR_PTR(ret) :
+		ib_create_cq(ca, ipoib_recv_cq_event, NULL, priv, &cq_attr);
 	if (IS_ERR(priv->recv_cq)) {
 		ret = PTR_ERR(priv->recv_cq);
 		goto err_pd;
 	}
 
 	cq_attr.cqe = priv->sendq_size;
-	priv->send_cq = ib_create_cq(ca, ipoib_send_cq_event, NULL, priv,
-				     &cq_attr);
+	ret = ipoib_fault_inject(IPOIB_FAULT_CQ_CREATE);
+	priv->send_cq = ret ? ERR_PTR(ret) :
+		ib_create_cq(ca, ipoib_send_cq_event, NULL, priv, &cq_attr);
 	if (IS_ERR(priv->send_cq)) {
 		ret = PTR_ERR(priv->send_cq);
 		goto err_recv_cq;
@@ -106,7 +108,8 @@ int ipoib_transport_init(struct ipoib_dev_priv *priv)
 	qp_attr.cap.max_send_sge = min_t(u32, ca->attrs.max_send_sge,
 					 MAX_SKB_FRAGS + 1);
 	qp_attr.cap.max_recv_sge = 1;
-	priv->qp = ib_create_qp(priv->pd, &qp_attr);
+	ret = ipoib_fault_inject(IPOIB_FAULT_QP_CREATE);
+	priv->qp = ret ? ERR_PTR(ret) : ib_create_qp(priv->pd, &qp_attr);
 	if (IS_ERR(priv->qp)) {
 		ret = PTR_ERR(priv->qp);
 		goto err_send_cq;
@@ -157,6 +160,8 @@ static int ipoib_rx_post(struct ipoib_dev_priv *priv, unsigned int id,
 	u64 addr;
 	int ret;
 
+	if (unlikely(ipoib_fault_inject_atomic(IPOIB_FAULT_RX_ALLOC)))
+		return -ENOMEM;
 	skb = __netdev_alloc_skb(priv->dev, priv->rx_buf_size, gfp);
 	if (unlikely(!skb))
 		return -ENOMEM;

@@ -337,7 +337,8 @@ static void ipoib_path_start(struct ipoib_dev_priv *priv,
 		return;
 	path->last_try = jiffies;
 	path->resolving = true;
-	if (priv->fabric->path_resolve(priv, path))
+	if (ipoib_fault_inject_atomic(IPOIB_FAULT_PATH) ||
+	    priv->fabric->path_resolve(priv, path))
 		path->resolving = false;
 }
 
@@ -1057,6 +1058,7 @@ static int __init ipoib_init_module(void)
 	ret = ipoib_shared_wq_init();
 	if (ret)
 		goto err_wq;
+	ipoib_debugfs_init();
 
 	ret = ipoib_fabric_ib_register();
 	if (ret)
@@ -1078,6 +1080,7 @@ err_link:
 err_sa:
 	ipoib_fabric_ib_unregister();
 err_shared:
+	ipoib_debugfs_exit();
 	ipoib_shared_wq_exit();
 err_wq:
 	destroy_workqueue(ipoib_flush_wq);
@@ -1089,6 +1092,7 @@ static void __exit ipoib_cleanup_module(void)
 	ib_unregister_client(&ipoib_client);
 	rtnl_link_unregister(&ipoib_link_ops);
 	ipoib_fabric_ib_unregister();
+	ipoib_debugfs_exit();
 	ipoib_shared_wq_exit();
 	destroy_workqueue(ipoib_flush_wq);
 	/* neighbours are freed by RCU callbacks in this module's text */

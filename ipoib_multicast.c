@@ -361,7 +361,9 @@ void ipoib_mcast_join_work(struct work_struct *work)
 	}
 
 	ipoib_dbg_mcast(priv, "joining %pI6\n", next->mgid.raw);
-	ret = priv->fabric->mcast_join(priv, next);
+	ret = ipoib_fault_inject(IPOIB_FAULT_MCAST_JOIN);
+	if (!ret)
+		ret = priv->fabric->mcast_join(priv, next);
 	if (ret) {
 		ipoib_mcast_failed(priv, next, ret);
 		return;

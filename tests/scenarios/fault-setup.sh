@@ -1,0 +1,69 @@
+# Fault injection in setup paths (debugfs ipoib/fault/*): a failed QP or CQ
+# creation unwinds the whole child (nothing left registered), a failed
+# receive-buffer allocation fails the open cleanly, and failed multicast
+# joins are retried with backoff until the carrier comes on.
+# guests: 1
+# timeout: 300
+#
+#   +---------------------------------------------+
+#   | a  ib0 (+ ib0.8001, ib0.8002 being created) |
+#   |    /sys/kernel/debug/ipoib/fault/{qp_create, |
+#   |    cq_create,rx_alloc,mcast_join}            |
+#   +---------------------------------------------+
+
+F=/sys/kernel/debug/ipoib/fault
+sys=/sys/class/net/ib0
+wait_ib0
+wait_for 60 grep -qx 1 $sys/carrier
+[[ -w $F/qp_create ]] || fail "no fault-injection knobs under $F"
+
+injected() { awk '{ print $5 }' "$F/$1"; }
+rescuers() { ps -e -o comm= | grep -c "ib0\.800" || true; }
+
+# QP creation fails: sysfs create_child answers ENOMEM, nothing is left
+base=$(rescuers)
+echo "1 12" >$F/qp_create
+if bash -c "echo 0x8001 > $sys/create_child" 2>err; then fail "create_child survived a QP failure"; fi
+grep -qi "cannot allocate memory" err || fail "unexpected error: $(cat err)"
+[[ ! -e /sys/class/net/ib0.8001 ]] || fail "ib0.8001 exists after a failed setup"
+[[ $(injected qp_create) == 1 ]] || fail "qp_create fault not consumed: $(cat $F/qp_create)"
+[[ $(rescuers) == "$base" ]] || fail "a workqueue of the failed child survived"
+check bash -c "echo 0x8001 > $sys/create_child"
+check ip link set ib0.8001 up
+wait_for 60 grep -qx 1 /sys/class/net/ib0.8001/carrier
+
+# CQ creation fails (netlink path): the link is refused and not created
+echo "1 12" >$F/cq_create
+if ip link add link ib0 name ib0.8002 type ipoib pkey 0x8002 2>err; then fail "a CQ failure was ignored"; fi
+[[ ! -e /sys/class/net/ib0.8002 ]] || fail "ib0.8002 exists after a failed setup"
+[[ $(injected cq_create) == 1 ]] || fail "cq_create fault not consumed"
+check ip link add link ib0 name ib0.8002 type ipoib pkey 0x8002
+
+# receive buffers cannot be allocated at open: up fails, state unchanged
+echo "1 12" >$F/rx_alloc
+if ip link set ib0.8002 up 2>err; then fail "open succeeded without receive buffers"; fi
+log "open refused: $(cat err)"
+ip link show ib0.8002 | grep -q ",UP" && fail "ib0.8002 is UP after a failed open"
+check ip link set ib0.8002 up
+wait_for 60 grep -qx 1 /sys/class/net/ib0.8002/carrier
+
+# joins fail three times: backoff, retries, then the carrier comes on
+check ip link set ib0.8001 down
+echo "3 110" >$F/mcast_join
+check ip link set ib0.8001 up
+wait_for 90 grep -qx 1 /sys/class/net/ib0.8001/carrier
+[[ $(injected mcast_join) == 3 ]] || fail "mcast_join faults: $(cat $F/mcast_join)"
+
+# a delayed join (no error) still completes
+check ip link set ib0.8002 down
+echo "1 0 2000" >$F/mcast_join
+check ip link set ib0.8002 up
+wait_for 90 grep -qx 1 /sys/class/net/ib0.8002/carrier
+
+# invalid knob values are refused
+for v in "x" "1" "1 99999" "1 5 999999"; do
+	if bash -c "echo '$v' > $F/qp_create" 2>/dev/null; then fail "knob accepted '$v'"; fi
+done
+
+check bash -c "echo 0x8001 > $sys/delete_child"
+check ip link del ib0.8002

@@ -1,0 +1,41 @@
+# Fault injection under traffic: path resolutions that fail are retried
+# until the peer is reachable; receive-buffer allocations that fail under a
+# ping flood drop exactly those frames (counted) and traffic resumes.
+# guests: 2
+# timeout: 360
+#
+#   +----------------------+   ping (path faults on a)   +----------------------+
+#   | a  ib0 198.18.2.1    |============================>| b  ib0 198.18.2.2    |
+#   |                      |   ping -f (rx_alloc on b)   |                      |
+#   +----------------------+                             +----------------------+
+
+F=/sys/kernel/debug/ipoib/fault
+wait_ib0
+wait_for 60 grep -qx 1 /sys/class/net/ib0/carrier
+barrier ready
+
+if [[ $NODE == a ]]; then
+	echo "3 113" >$F/path_resolve
+	wait_for 90 ping -c 1 -W 1 "$PEER_IB_IP"
+	[[ $(awk '{ print $5 }' $F/path_resolve) == 3 ]] || fail "path faults: $(cat $F/path_resolve)"
+	signal path-done
+	wait_signal armed 60
+	ping -q -c 400 -i 0.005 -W 1 "$PEER_IB_IP" >flood.log 2>&1 || true
+	cat flood.log
+	signal flood-done
+	wait_signal checked 120
+	out=$(ping -q -c 50 -i 0.02 -W 2 "$PEER_IB_IP")
+	grep -q ' 0% packet loss' <<<"$out" || fail "after the faults: $out"
+else
+	wait_signal path-done 120
+	drop0=$(cat /sys/class/net/ib0/statistics/rx_dropped)
+	echo "100 12" >$F/rx_alloc
+	signal armed
+	wait_signal flood-done 120
+	drop1=$(cat /sys/class/net/ib0/statistics/rx_dropped)
+	log "rx_dropped grew by $((drop1 - drop0)); knob: $(cat $F/rx_alloc)"
+	[[ $(awk '{ print $1 }' $F/rx_alloc) == 0 ]] || fail "rx_alloc faults not all consumed"
+	((drop1 - drop0 >= 100)) || fail "only $((drop1 - drop0)) drops counted for 100 failed refills"
+	signal checked
+fi
+barrier done
