@@ -76,6 +76,7 @@ enum {
 	IPOIB_FLAG_PKEY_OK,	/* our P_Key is in the port's table */
 	IPOIB_FLAG_MTU_SYNC,	/* MTU set by the driver, not the user */
 	IPOIB_FLAG_MCAST_REJOIN, /* restart task: leave and rejoin everything */
+	IPOIB_FLAG_NOTIFY_PEERS, /* address changed: announce it at carrier on */
 };
 
 /* mcast->flags */
@@ -292,16 +293,22 @@ struct ipoib_dev_priv {
 	struct delayed_work reap_task;
 
 	/* IB event flushes, on the global ipoib_flush_wq */
+	struct work_struct flush_gid;
 	struct work_struct flush_light;
 	struct work_struct flush_normal;
 	struct work_struct flush_heavy;
 	struct ib_event_handler event_handler;
 
+	/* receive coalescing last applied to recv_cq (ethtool -C) */
+	u16 rx_coal_usecs;
+	u16 rx_coal_frames;
+
 	struct ipoib_rx_drops rx_drops;
 	u64 tx_no_path;
 	u64 tx_queue_full;
 
-	struct dentry *debug_dir;
+	struct dentry *mcg_dentry;	/* debugfs ipoib/<ifname>_mcg */
+	struct dentry *path_dentry;	/* debugfs ipoib/<ifname>_path */
 };
 
 /*
@@ -338,6 +345,8 @@ struct ipoib_fabric_ops {
 	 * with rtnl held; may sleep.
 	 */
 	void (*mcast_leave)(struct ipoib_dev_priv *priv, struct ipoib_mcast *mcast);
+	/* link speed in Mb/s for ethtool, or SPEED_UNKNOWN (rtnl held) */
+	u32 (*link_speed)(struct ipoib_dev_priv *priv);
 	/* true when user space joined this group itself (umcast) */
 	bool (*mcast_user_joined)(struct ipoib_dev_priv *priv,
 				  const union ib_gid *mgid);
@@ -386,7 +395,11 @@ static inline struct ipoib_dev_priv *ipoib_priv(const struct net_device *dev)
 }
 
 /* ib (transport, data path, flushes) */
-int ipoib_transport_init(struct ipoib_dev_priv *priv);
+int ipoib_transport_init(struct ipoib_dev_priv *priv, unsigned int recvq_size,
+			 unsigned int sendq_size);
+int ipoib_resize_rings(struct ipoib_dev_priv *priv, unsigned int recvq_size,
+		       unsigned int sendq_size, struct netlink_ext_ack *extack);
+void ipoib_set_dev_addr(struct ipoib_dev_priv *priv);
 void ipoib_transport_cleanup(struct ipoib_dev_priv *priv);
 int ipoib_ib_dev_open(struct ipoib_dev_priv *priv);
 void ipoib_ib_dev_stop(struct ipoib_dev_priv *priv);
@@ -397,6 +410,7 @@ netdev_tx_t ipoib_send(struct ipoib_dev_priv *priv, struct sk_buff *skb,
 int ipoib_recv_poll(struct napi_struct *napi, int budget);
 int ipoib_send_poll(struct napi_struct *napi, int budget);
 void ipoib_event(struct ib_event_handler *handler, struct ib_event *event);
+void ipoib_flush_gid_work(struct work_struct *work);
 void ipoib_flush_light_work(struct work_struct *work);
 void ipoib_flush_normal_work(struct work_struct *work);
 void ipoib_flush_heavy_work(struct work_struct *work);
@@ -439,6 +453,10 @@ enum ipoib_fault_site {
 	IPOIB_FAULT_NR,
 };
 
+int ipoib_fs_init(void);
+void ipoib_fs_exit(void);
+void ipoib_debugfs_dev_add(struct ipoib_dev_priv *priv);
+void ipoib_debugfs_dev_del(struct ipoib_dev_priv *priv);
 void ipoib_debugfs_init(void);
 void ipoib_debugfs_exit(void);
 struct dentry *ipoib_debugfs_root(void);
@@ -449,6 +467,7 @@ int ipoib_fault_inject_atomic(enum ipoib_fault_site site);
 
 /* sysfs and netdev attributes */
 extern const struct attribute_group ipoib_attr_group;
+extern const struct ethtool_ops ipoib_ethtool_ops;
 extern struct device_attribute dev_attr_create_child;
 extern struct device_attribute dev_attr_delete_child;
 extern struct device_attribute dev_attr_parent;

@@ -6,6 +6,7 @@
  */
 
 #include <linux/bits.h>
+#include <linux/ethtool.h>
 #include <linux/completion.h>
 #include <linux/if_infiniband.h>
 #include <linux/netdevice.h>
@@ -397,6 +398,46 @@ static bool ipoib_sa_mcast_user_joined(struct ipoib_dev_priv *priv,
 	return !ib_sa_get_mcmember_rec(priv->ca, priv->port, &gid, &rec);
 }
 
+/* Lane speed times lane count, from the port's active attributes. */
+static u32 ipoib_sa_link_speed(struct ipoib_dev_priv *priv)
+{
+	struct ib_port_attr attr;
+	int width;
+	u32 lane;
+
+	if (ib_query_port(priv->ca, priv->port, &attr))
+		return SPEED_UNKNOWN;
+
+	switch (attr.active_speed) {
+	case IB_SPEED_SDR:
+		lane = 2500;
+		break;
+	case IB_SPEED_DDR:
+		lane = 5000;
+		break;
+	case IB_SPEED_QDR:
+	case IB_SPEED_FDR10:
+		lane = 10000;
+		break;
+	case IB_SPEED_FDR:
+		lane = 14000;
+		break;
+	case IB_SPEED_EDR:
+		lane = 25000;
+		break;
+	case IB_SPEED_HDR:
+		lane = 50000;
+		break;
+	case IB_SPEED_NDR:
+		lane = 100000;
+		break;
+	default:
+		return SPEED_UNKNOWN;
+	}
+	width = ib_width_enum_to_int(attr.active_width);
+	return width > 0 ? lane * width : SPEED_UNKNOWN;
+}
+
 const struct ipoib_fabric_ops ipoib_fabric_ib_ops = {
 	.name			= "infiniband",
 	.init			= ipoib_sa_init,
@@ -407,4 +448,5 @@ const struct ipoib_fabric_ops ipoib_fabric_ib_ops = {
 	.mcast_join		= ipoib_sa_mcast_join,
 	.mcast_leave		= ipoib_sa_mcast_leave,
 	.mcast_user_joined	= ipoib_sa_mcast_user_joined,
+	.link_speed		= ipoib_sa_link_speed,
 };

@@ -17,6 +17,7 @@
 
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/ethtool.h>
 #include <linux/rtnetlink.h>
 #include <net/addrconf.h>
 #include <net/if_inet6.h>
@@ -212,6 +213,21 @@ static void ipoib_roce_mcast_leave(struct ipoib_dev_priv *priv,
 	mcast->fab.roce.ndev = NULL;
 }
 
+/* The Ethernet device's speed; we hold rtnl, as ethtool requires. */
+static u32 ipoib_roce_link_speed(struct ipoib_dev_priv *priv)
+{
+	struct ethtool_link_ksettings ks = {};
+	struct net_device *ndev = ipoib_roce_ndev(priv);
+	u32 speed = SPEED_UNKNOWN;
+
+	if (!ndev)
+		return speed;
+	if (!__ethtool_get_link_ksettings(ndev, &ks))
+		speed = ks.base.speed;
+	dev_put(ndev);
+	return speed;
+}
+
 const struct ipoib_fabric_ops ipoib_fabric_roce_ops = {
 	.name			= "roce",
 	.port_query		= ipoib_roce_port_query,
@@ -219,4 +235,5 @@ const struct ipoib_fabric_ops ipoib_fabric_roce_ops = {
 	.path_cancel		= ipoib_roce_path_cancel,
 	.mcast_join		= ipoib_roce_mcast_join,
 	.mcast_leave		= ipoib_roce_mcast_leave,
+	.link_speed		= ipoib_roce_link_speed,
 };

@@ -16,6 +16,7 @@
 #include "ipoib.h"
 
 enum ipoib_flush_level {
+	IPOIB_FLUSH_GID,	/* only if our own GID or P_Key changed */
 	IPOIB_FLUSH_LIGHT,
 	IPOIB_FLUSH_NORMAL,
 	IPOIB_FLUSH_HEAVY,
@@ -52,7 +53,8 @@ static void ipoib_send_cq_event(struct ib_cq *cq, void *ctx)
 }
 
 /* PD, CQs, a UD QP left in RESET, and the two rings. */
-int ipoib_transport_init(struct ipoib_dev_priv *priv)
+int ipoib_transport_init(struct ipoib_dev_priv *priv, unsigned int recvq_size,
+			 unsigned int sendq_size)
 {
 	struct ib_qp_init_attr qp_attr = {
 		.qp_type = IB_QPT_UD,
@@ -63,8 +65,8 @@ int ipoib_transport_init(struct ipoib_dev_priv *priv)
 	unsigned int i;
 	int ret;
 
-	priv->sendq_size = ipoib_sendq_size;
-	priv->recvq_size = ipoib_recvq_size;
+	priv->sendq_size = sendq_size;
+	priv->recvq_size = recvq_size;
 
 	priv->rx_ring = kvcalloc(priv->recvq_size, sizeof(*priv->rx_ring),
 				 GFP_KERNEL);
@@ -148,6 +150,67 @@ void ipoib_transport_cleanup(struct ipoib_dev_priv *priv)
 	ib_dealloc_pd(priv->pd);
 	kvfree(priv->tx_ring);
 	kvfree(priv->rx_ring);
+}
+
+/* What ipoib_transport_init() sets up, to keep the old one during a resize. */
+struct ipoib_transport {
+	struct ib_pd *pd;
+	struct ib_cq *recv_cq, *send_cq;
+	struct ib_qp *qp;
+	struct ipoib_rx_buf *rx_ring;
+	struct ipoib_tx_buf *tx_ring;
+	unsigned int recvq_size, sendq_size, max_send_sge;
+};
+
+static void ipoib_transport_swap(struct ipoib_dev_priv *priv,
+				 struct ipoib_transport *t)
+{
+	swap(priv->pd, t->pd);
+	swap(priv->recv_cq, t->recv_cq);
+	swap(priv->send_cq, t->send_cq);
+	swap(priv->qp, t->qp);
+	swap(priv->rx_ring, t->rx_ring);
+	swap(priv->tx_ring, t->tx_ring);
+	swap(priv->recvq_size, t->recvq_size);
+	swap(priv->sendq_size, t->sendq_size);
+	swap(priv->max_send_sge, t->max_send_sge);
+}
+
+/*
+ * ethtool -G: new rings need a new QP.  The new transport is built while
+ * the old one still exists, so a failure leaves everything as it was.  The
+ * QPN, and with it the hardware address, changes: peers learn the new one
+ * from the gratuitous ARP / unsolicited NA sent once the carrier is back.
+ * Called with rtnl held.
+ */
+int ipoib_resize_rings(struct ipoib_dev_priv *priv, unsigned int recvq_size,
+		       unsigned int sendq_size, struct netlink_ext_ack *extack)
+{
+	struct ipoib_transport parked = {};
+	int ret;
+
+	ASSERT_RTNL();
+	ipoib_ib_down(priv);
+
+	/* park the current transport and build the new one in its place */
+	ipoib_transport_swap(priv, &parked);
+	ret = ipoib_transport_init(priv, recvq_size, sendq_size);
+	/* now priv holds the current transport again, parked the new one */
+	ipoib_transport_swap(priv, &parked);
+	if (ret) {
+		NL_SET_ERR_MSG(extack, "cannot set up rings of that size");
+	} else {
+		ipoib_transport_cleanup(priv);
+		ipoib_transport_swap(priv, &parked);
+		ipoib_set_dev_addr(priv);
+		call_netdevice_notifiers(NETDEV_CHANGEADDR, priv->dev);
+		set_bit(IPOIB_FLAG_NOTIFY_PEERS, &priv->flags);
+		ipoib_set_dev_features(priv);
+	}
+
+	/* back up with whichever transport we have now */
+	ipoib_ib_up(priv);
+	return ret;
 }
 
 /* Receive ring */
@@ -787,8 +850,11 @@ void ipoib_event(struct ib_event_handler *handler, struct ib_event *event)
 	switch (event->event) {
 	case IB_EVENT_SM_CHANGE:
 	case IB_EVENT_CLIENT_REREGISTER:
-	case IB_EVENT_GID_CHANGE:
 		work = &priv->flush_light;
+		break;
+	case IB_EVENT_GID_CHANGE:
+		/* on RoCE every IP address change of the netdev raises it */
+		work = &priv->flush_gid;
 		break;
 	case IB_EVENT_PORT_ERR:
 	case IB_EVENT_PORT_ACTIVE:
@@ -843,6 +909,8 @@ static void ipoib_flush_one(struct ipoib_dev_priv *priv,
 		level = IPOIB_FLUSH_HEAVY;
 
 	ipoib_dbg(priv, "flush level %d\n", level);
+	if (level == IPOIB_FLUSH_GID)
+		return;
 
 	if (level == IPOIB_FLUSH_LIGHT) {
 		if (!test_bit(IPOIB_FLAG_OPER_UP, &priv->flags)) {
@@ -885,6 +953,12 @@ static void ipoib_flush(struct ipoib_dev_priv *priv,
 	mutex_unlock(&priv->child_lock);
 
 	rtnl_unlock();
+}
+
+void ipoib_flush_gid_work(struct work_struct *work)
+{
+	ipoib_flush(container_of(work, struct ipoib_dev_priv, flush_gid),
+		    IPOIB_FLUSH_GID);
 }
 
 void ipoib_flush_light_work(struct work_struct *work)

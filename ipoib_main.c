@@ -698,7 +698,7 @@ static void ipoib_reap_work(struct work_struct *work)
 				   IPOIB_REAP_INTERVAL);
 }
 
-static void ipoib_set_dev_addr(struct ipoib_dev_priv *priv)
+void ipoib_set_dev_addr(struct ipoib_dev_priv *priv)
 {
 	u8 addr[IPOIB_ALEN];
 
@@ -785,7 +785,7 @@ static int ipoib_dev_init(struct net_device *dev)
 		goto err_fabric;
 	}
 
-	ret = ipoib_transport_init(priv);
+	ret = ipoib_transport_init(priv, ipoib_recvq_size, ipoib_sendq_size);
 	if (ret)
 		goto err_fabric;
 
@@ -826,6 +826,7 @@ static void ipoib_dev_uninit(struct net_device *dev)
 		ib_unregister_event_handler(&priv->event_handler);
 	/* flush tasks see this and give up waiting for rtnl */
 	clear_bit(IPOIB_FLAG_INITIALIZED, &priv->flags);
+	cancel_work_sync(&priv->flush_gid);
 	cancel_work_sync(&priv->flush_light);
 	cancel_work_sync(&priv->flush_normal);
 	cancel_work_sync(&priv->flush_heavy);
@@ -880,6 +881,7 @@ void ipoib_setup(struct net_device *dev)
 
 	dev->netdev_ops = &ipoib_netdev_ops;
 	dev->header_ops = &ipoib_header_ops;
+	dev->ethtool_ops = &ipoib_ethtool_ops;
 	dev->rtnl_link_ops = &ipoib_link_ops;
 	dev->sysfs_groups[0] = &ipoib_attr_group;
 	/* freed by the core once unregistered, whoever unregisters it */
@@ -908,6 +910,7 @@ void ipoib_setup(struct net_device *dev)
 
 	ipoib_mcast_init(priv);
 	INIT_DELAYED_WORK(&priv->reap_task, ipoib_reap_work);
+	INIT_WORK(&priv->flush_gid, ipoib_flush_gid_work);
 	INIT_WORK(&priv->flush_light, ipoib_flush_light_work);
 	INIT_WORK(&priv->flush_normal, ipoib_flush_normal_work);
 	INIT_WORK(&priv->flush_heavy, ipoib_flush_heavy_work);
@@ -1068,13 +1071,19 @@ static int __init ipoib_init_module(void)
 	if (ret)
 		goto err_sa;
 
-	ret = ib_register_client(&ipoib_client);
+	ret = ipoib_fs_init();
 	if (ret)
 		goto err_link;
+
+	ret = ib_register_client(&ipoib_client);
+	if (ret)
+		goto err_fs;
 
 	pr_info("version %s loaded\n", DRV_VERSION);
 	return 0;
 
+err_fs:
+	ipoib_fs_exit();
 err_link:
 	rtnl_link_unregister(&ipoib_link_ops);
 err_sa:
@@ -1090,6 +1099,7 @@ err_wq:
 static void __exit ipoib_cleanup_module(void)
 {
 	ib_unregister_client(&ipoib_client);
+	ipoib_fs_exit();
 	rtnl_link_unregister(&ipoib_link_ops);
 	ipoib_fabric_ib_unregister();
 	ipoib_debugfs_exit();

@@ -509,6 +509,9 @@ void ipoib_carrier_on_work(struct work_struct *work)
 			netdev_info(priv->dev, "carrier on (MTU %u)\n",
 				    priv->dev->mtu);
 		netif_carrier_on(priv->dev);
+		/* a new hardware address (ring resize): tell the neighbours */
+		if (test_and_clear_bit(IPOIB_FLAG_NOTIFY_PEERS, &priv->flags))
+			__netdev_notify_peers(priv->dev);
 	}
 	rtnl_unlock();
 }

@@ -37,8 +37,9 @@ if [[ $NODE == a ]]; then
 	hung=$LAB_SYNC/hung.a
 	# t CMD...: run CMD with a deadline; a command that never returns is the bug
 	t() {
-		timeout 60 "$@" >/dev/null 2>&1
-		[[ $? != 124 ]] || echo "$*" >>"$hung"
+		local rc=0
+		timeout 60 "$@" >/dev/null 2>&1 || rc=$?
+		[[ $rc != 124 ]] || echo "$*" >>"$hung"
 	}
 	end=$((SECONDS + DURATION))
 	(while ((SECONDS < end)); do
@@ -94,6 +95,8 @@ if [[ $NODE == a ]]; then
 	signal churned
 else
 	wait_signal churned $((DURATION + 240))
+	# a's children were re-created with new QPNs, so new hardware addresses
+	for i in "${!pkeys[@]}"; do ip neigh flush dev "ib0.${pkeys[i]}"; done
 fi
 kill "$load" 2>/dev/null || true
 

@@ -1,0 +1,212 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * ib_ipoib: ethtool operations.  Ring sizes are per interface and can be
+ * changed while the interface runs (the transport is rebuilt in place);
+ * coalescing goes to the RDMA device's CQ moderation when it has one.
+ */
+
+#include <linux/ethtool.h>
+#include <linux/netdevice.h>
+#include <linux/rtnetlink.h>
+
+#include "ipoib.h"
+
+static void ipoib_get_drvinfo(struct net_device *dev,
+			      struct ethtool_drvinfo *info)
+{
+	struct ipoib_dev_priv *priv = ipoib_priv(dev);
+
+	strscpy(info->driver, DRV_NAME, sizeof(info->driver));
+	strscpy(info->version, DRV_VERSION, sizeof(info->version));
+	strscpy(info->bus_info, dev_name(&priv->ca->dev),
+		sizeof(info->bus_info));
+	ib_get_device_fw_str(priv->ca, info->fw_version);
+}
+
+/* Every counter the driver keeps, queue 0 first (one queue per direction). */
+enum {
+	IPOIB_STAT_RX_Q0_PACKETS,
+	IPOIB_STAT_RX_Q0_BYTES,
+	IPOIB_STAT_TX_Q0_PACKETS,
+	IPOIB_STAT_TX_Q0_BYTES,
+	IPOIB_STAT_RX_ERRORS,
+	IPOIB_STAT_RX_DROPPED,
+	IPOIB_STAT_RX_SHORT,
+	IPOIB_STAT_RX_BAD_HEADER,
+	IPOIB_STAT_RX_UNKNOWN_PROTO,
+	IPOIB_STAT_RX_OVERSIZE,
+	IPOIB_STAT_RX_OWN_ECHO,
+	IPOIB_STAT_RX_NO_BUFFER,
+	IPOIB_STAT_RX_MULTICAST,
+	IPOIB_STAT_TX_ERRORS,
+	IPOIB_STAT_TX_DROPPED,
+	IPOIB_STAT_TX_NO_PATH,
+	IPOIB_STAT_TX_QUEUE_FULL,
+	IPOIB_STAT_NR,
+};
+
+static const char ipoib_stat_names[IPOIB_STAT_NR][ETH_GSTRING_LEN] = {
+	[IPOIB_STAT_RX_Q0_PACKETS]	= "rx_queue_0_packets",
+	[IPOIB_STAT_RX_Q0_BYTES]	= "rx_queue_0_bytes",
+	[IPOIB_STAT_TX_Q0_PACKETS]	= "tx_queue_0_packets",
+	[IPOIB_STAT_TX_Q0_BYTES]	= "tx_queue_0_bytes",
+	[IPOIB_STAT_RX_ERRORS]		= "rx_errors",
+	[IPOIB_STAT_RX_DROPPED]		= "rx_dropped",
+	[IPOIB_STAT_RX_SHORT]		= "rx_short_frame",
+	[IPOIB_STAT_RX_BAD_HEADER]	= "rx_bad_header",
+	[IPOIB_STAT_RX_UNKNOWN_PROTO]	= "rx_unknown_proto",
+	[IPOIB_STAT_RX_OVERSIZE]	= "rx_oversize",
+	[IPOIB_STAT_RX_OWN_ECHO]	= "rx_own_echo",
+	[IPOIB_STAT_RX_NO_BUFFER]	= "rx_no_buffer",
+	[IPOIB_STAT_RX_MULTICAST]	= "rx_multicast",
+	[IPOIB_STAT_TX_ERRORS]		= "tx_errors",
+	[IPOIB_STAT_TX_DROPPED]		= "tx_dropped",
+	[IPOIB_STAT_TX_NO_PATH]		= "tx_no_path",
+	[IPOIB_STAT_TX_QUEUE_FULL]	= "tx_queue_full",
+};
+
+static int ipoib_get_sset_count(struct net_device *dev, int sset)
+{
+	return sset == ETH_SS_STATS ? IPOIB_STAT_NR : -EOPNOTSUPP;
+}
+
+static void ipoib_get_strings(struct net_device *dev, u32 sset, u8 *data)
+{
+	if (sset == ETH_SS_STATS)
+		memcpy(data, ipoib_stat_names, sizeof(ipoib_stat_names));
+}
+
+static void ipoib_get_ethtool_stats(struct net_device *dev,
+				    struct ethtool_stats *stats, u64 *data)
+{
+	struct ipoib_dev_priv *priv = ipoib_priv(dev);
+	const struct ipoib_rx_drops *d = &priv->rx_drops;
+	struct rtnl_link_stats64 s;
+
+	dev_get_stats(dev, &s);
+	data[IPOIB_STAT_RX_Q0_PACKETS] = s.rx_packets;
+	data[IPOIB_STAT_RX_Q0_BYTES] = s.rx_bytes;
+	data[IPOIB_STAT_TX_Q0_PACKETS] = s.tx_packets;
+	data[IPOIB_STAT_TX_Q0_BYTES] = s.tx_bytes;
+	data[IPOIB_STAT_RX_ERRORS] = s.rx_errors;
+	data[IPOIB_STAT_RX_DROPPED] = s.rx_dropped;
+	data[IPOIB_STAT_RX_SHORT] = READ_ONCE(d->short_frame);
+	data[IPOIB_STAT_RX_BAD_HEADER] = READ_ONCE(d->bad_header);
+	data[IPOIB_STAT_RX_UNKNOWN_PROTO] = READ_ONCE(d->unknown_proto);
+	data[IPOIB_STAT_RX_OVERSIZE] = READ_ONCE(d->oversize);
+	data[IPOIB_STAT_RX_OWN_ECHO] = READ_ONCE(d->own_echo);
+	data[IPOIB_STAT_RX_NO_BUFFER] = READ_ONCE(d->no_buffer);
+	data[IPOIB_STAT_RX_MULTICAST] = s.multicast;
+	data[IPOIB_STAT_TX_ERRORS] = s.tx_errors;
+	data[IPOIB_STAT_TX_DROPPED] = s.tx_dropped;
+	data[IPOIB_STAT_TX_NO_PATH] = READ_ONCE(priv->tx_no_path);
+	data[IPOIB_STAT_TX_QUEUE_FULL] = READ_ONCE(priv->tx_queue_full);
+}
+
+static int ipoib_get_link_ksettings(struct net_device *dev,
+				    struct ethtool_link_ksettings *cmd)
+{
+	struct ipoib_dev_priv *priv = ipoib_priv(dev);
+
+	ethtool_link_ksettings_zero_link_mode(cmd, supported);
+	ethtool_link_ksettings_zero_link_mode(cmd, advertising);
+	cmd->base.speed = netif_carrier_ok(dev) ?
+			  priv->fabric->link_speed(priv) : SPEED_UNKNOWN;
+	cmd->base.duplex = netif_carrier_ok(dev) ? DUPLEX_FULL :
+						   DUPLEX_UNKNOWN;
+	cmd->base.port = PORT_OTHER;
+	cmd->base.autoneg = AUTONEG_DISABLE;
+	return 0;
+}
+
+static void ipoib_get_ringparam(struct net_device *dev,
+				struct ethtool_ringparam *ring,
+				struct kernel_ethtool_ringparam *kring,
+				struct netlink_ext_ack *extack)
+{
+	struct ipoib_dev_priv *priv = ipoib_priv(dev);
+
+	ring->rx_max_pending = IPOIB_MAX_QUEUE_SIZE;
+	ring->tx_max_pending = IPOIB_MAX_QUEUE_SIZE;
+	ring->rx_pending = priv->recvq_size;
+	ring->tx_pending = priv->sendq_size;
+}
+
+static int ipoib_set_ringparam(struct net_device *dev,
+			       struct ethtool_ringparam *ring,
+			       struct kernel_ethtool_ringparam *kring,
+			       struct netlink_ext_ack *extack)
+{
+	struct ipoib_dev_priv *priv = ipoib_priv(dev);
+	unsigned int rx = ring->rx_pending, tx = ring->tx_pending;
+
+	if (ring->rx_mini_pending || ring->rx_jumbo_pending) {
+		NL_SET_ERR_MSG(extack, "only rx and tx rings exist");
+		return -EINVAL;
+	}
+	if (rx < IPOIB_MIN_QUEUE_SIZE || tx < IPOIB_MIN_QUEUE_SIZE) {
+		NL_SET_ERR_MSG(extack, "rings hold at least 2 entries");
+		return -EINVAL;
+	}
+	/* the core already refused more than the maximum; sizes are 2^n */
+	rx = roundup_pow_of_two(rx);
+	tx = roundup_pow_of_two(tx);
+	if (rx == priv->recvq_size && tx == priv->sendq_size)
+		return 0;
+	return ipoib_resize_rings(priv, rx, tx, extack);
+}
+
+static int ipoib_get_coalesce(struct net_device *dev,
+			      struct ethtool_coalesce *coal,
+			      struct kernel_ethtool_coalesce *kcoal,
+			      struct netlink_ext_ack *extack)
+{
+	struct ipoib_dev_priv *priv = ipoib_priv(dev);
+
+	coal->rx_coalesce_usecs = priv->rx_coal_usecs;
+	coal->rx_max_coalesced_frames = priv->rx_coal_frames;
+	return 0;
+}
+
+static int ipoib_set_coalesce(struct net_device *dev,
+			      struct ethtool_coalesce *coal,
+			      struct kernel_ethtool_coalesce *kcoal,
+			      struct netlink_ext_ack *extack)
+{
+	struct ipoib_dev_priv *priv = ipoib_priv(dev);
+	int ret;
+
+	if (coal->rx_coalesce_usecs > U16_MAX ||
+	    coal->rx_max_coalesced_frames > U16_MAX) {
+		NL_SET_ERR_MSG(extack, "values are limited to 65535");
+		return -EINVAL;
+	}
+	ret = rdma_set_cq_moderation(priv->recv_cq,
+				     coal->rx_max_coalesced_frames,
+				     coal->rx_coalesce_usecs);
+	if (ret == -EOPNOTSUPP) {
+		NL_SET_ERR_MSG(extack,
+			       "the RDMA device has no CQ moderation");
+		return ret;
+	}
+	if (ret)
+		return ret;
+	priv->rx_coal_usecs = coal->rx_coalesce_usecs;
+	priv->rx_coal_frames = coal->rx_max_coalesced_frames;
+	return 0;
+}
+
+const struct ethtool_ops ipoib_ethtool_ops = {
+	.supported_coalesce_params = ETHTOOL_COALESCE_RX_USECS |
+				     ETHTOOL_COALESCE_RX_MAX_FRAMES,
+	.get_drvinfo		= ipoib_get_drvinfo,
+	.get_link		= ethtool_op_get_link,
+	.get_link_ksettings	= ipoib_get_link_ksettings,
+	.get_sset_count		= ipoib_get_sset_count,
+	.get_strings		= ipoib_get_strings,
+	.get_ethtool_stats	= ipoib_get_ethtool_stats,
+	.get_ringparam		= ipoib_get_ringparam,
+	.set_ringparam		= ipoib_set_ringparam,
+	.get_coalesce		= ipoib_get_coalesce,
+	.set_coalesce		= ipoib_set_coalesce,
+};
