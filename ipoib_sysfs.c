@@ -34,14 +34,13 @@ static ssize_t umcast_store(struct device *d, struct device_attribute *attr,
 			    const char *buf, size_t count)
 {
 	struct ipoib_dev_priv *priv = to_priv(d);
-	bool on;
-	int ret;
+	unsigned int on;
 
 	if (!capable(CAP_NET_ADMIN))
 		return -EPERM;
-	ret = kstrtobool(buf, &on);
-	if (ret)
-		return ret;
+	/* 0 or 1 and nothing else, as the attribute reads */
+	if (kstrtouint(buf, 10, &on) || on > 1)
+		return -EINVAL;
 	if (on)
 		set_bit(IPOIB_FLAG_UMCAST, &priv->flags);
 	else

@@ -1,25 +1,61 @@
 #!/usr/bin/env python3
-# Helpers of tests/bench/bench-children.sh (runs inside a lab guest).
-#
-#   child-bench.py busy RATE START IFACE...
-#       Keep each IFACE's workqueue busy without rtnl: RATE times a second, send one UDP
-#       datagram through every IFACE to a multicast group it has never sent to before
-#       (239.<n>.<k/256>.<k%256>, n from the interface's P_Key, k counting up from
-#       START). Every new group is a send-only join: the join task and the fabric's join
-#       work run on that interface's queue, and nothing of it takes rtnl.
-#       Prints "ready" once its sockets are set up; on SIGTERM, "sent N errors E".
-#   child-bench.py updown DEV up|down TIMEOUT
-#       Set DEV up or down through rtnetlink (what `ip link set` does, without the
-#       fork and exec) and print the seconds the request took, or "timeout" if it had
-#       not returned after TIMEOUT seconds (the request goes on in a child process that
-#       may never return; nothing waits for it).
+"""Down latency of one P_Key child while its siblings are busy (tests/bench/bench-children.sh).
+
+  child-bench.py latency VICTIM ONE SIBLINGS VARIANT:DELAY_MS... [options]
+
+VICTIM (ib0.8001) is taken down and up again, SAMPLES times with ONE busy sibling and
+SAMPLES times with every interface of the comma-separated SIBLINGS busy, the two
+alternating (1, 64, 64, 1, 1, 64, ...) so that drift over the run touches both alike.
+"Busy" needs no rtnl, so a shared-workqueue build cannot simply deadlock on it: RATE times
+a second, one UDP datagram goes out of each busy sibling to an IPv4 multicast group it has
+never sent to (239.<P_Key & 0x7fff>.<k/256>.<k%256>): every datagram is a new send-only
+group, whose join task and fabric join work run on that sibling's workqueue. Each
+VARIANT:DELAY_MS is one set of samples; with DELAY_MS > 0 every join first sleeps that
+long in the join task (the driver's mcast_join fault knob, "COUNT 0 DELAY_MS": succeed
+after the delay), as a join waiting for an InfiniBand SA would; with 0 the knob only
+counts the joins.
+
+A sample: arm the knob, start the senders, wait WARMUP seconds, time an RTM_NEWLINK
+request clearing IFF_UP on VICTIM (what `ip link set VICTIM down` sends, without the fork
+and exec of ip), stop the senders, let the delayed joins left over finish without the
+delay, bring VICTIM up again and wait for its carrier and for the joins to stop.
+
+Prints "SAMPLE ..." per sample and "BENCH <name> <value> <unit>" lines:
+  down_<variant>_<1|64>_median      seconds (median of the samples)
+  down_<variant>_<1|64>_max         seconds
+  joins_<variant>_<1|64>_per_s      joins started per second while busy (sanity)
+A down that has not returned after TIMEOUT seconds prints "BENCH down_<variant>_<mode>_timeout
+TIMEOUT s" and ends the run with status 3: nothing more can be measured in that boot.
+"""
+import argparse
 import os
 import select
 import signal
 import socket
+import statistics
 import struct
 import sys
 import time
+
+KNOB = "/sys/kernel/debug/ipoib/fault/mcast_join"
+KNOB_COUNT = 4000000000  # joins the knob applies to: all of them, for this run
+
+
+def log(msg):
+    with open("/proc/uptime") as f:
+        up = f.read().split()[0]
+    print(f"[{up:>8} a] {msg}", flush=True)
+
+
+def knob(delay_ms):
+    with open(KNOB, "w") as f:
+        f.write(f"{KNOB_COUNT} 0 {delay_ms}")
+
+
+def joins():
+    """Joins the knob has seen ("COUNT ERRNO DELAY injected N")."""
+    with open(KNOB) as f:
+        return int(f.read().split()[4])
 
 
 def pkey_index(name):
@@ -29,7 +65,8 @@ def pkey_index(name):
     return int(name.split(".", 1)[1], 16) & 0x7FFF
 
 
-def busy(rate, start, ifaces):
+def busy(rate, start, ifaces, ready_fd):
+    """(In a child process) send to fresh groups through every IFACE until SIGTERM."""
     socks = []
     for name in ifaces:
         s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -38,26 +75,22 @@ def busy(rate, start, ifaces):
         s.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_TTL, 1)
         s.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_LOOP, 0)
         s.setblocking(False)
-        n = pkey_index(name)
-        if n > 255:
-            sys.exit(f"busy: {name}: P_Key index {n} does not fit an address octet")
-        socks.append((s, n))
+        socks.append((s, pkey_index(name) & 0xFF))
     stats = {"sent": 0, "errors": 0}
 
     def stop(_sig, _frame):
-        print(f"sent {stats['sent']} errors {stats['errors']}", flush=True)
+        print(f"    senders: {stats['sent']} datagrams, {stats['errors']} send errors", flush=True)
         os._exit(0)
 
     signal.signal(signal.SIGTERM, stop)
-    print("ready", flush=True)
+    os.write(ready_fd, b"r")
+    os.close(ready_fd)
     payload = b"ipoib-bench"
     period = 1.0 / rate
     k = start
     due = time.monotonic()
     while True:
-        if k > 0xFFFF:
-            k = 0  # 65536 groups per interface: more than any run sends
-        dst = f".{k >> 8}.{k & 0xFF}"
+        dst = f".{(k >> 8) & 0xFF}.{k & 0xFF}"
         for s, n in socks:
             try:
                 s.sendto(payload, (f"239.{n}{dst}", 9))
@@ -71,6 +104,28 @@ def busy(rate, start, ifaces):
             time.sleep(left)
         else:
             due = time.monotonic()  # late: carry on, never burst to catch up
+
+
+def start_senders(rate, start, ifaces):
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(r)
+        try:
+            busy(rate, start, ifaces, w)
+        finally:
+            os._exit(1)
+    os.close(w)
+    ok = select.select([r], [], [], 30)[0] and os.read(r, 1) == b"r"
+    os.close(r)
+    if not ok:
+        sys.exit("senders did not start")
+    return pid
+
+
+def stop_senders(pid):
+    os.kill(pid, signal.SIGTERM)
+    os.waitpid(pid, 0)
 
 
 RTM_NEWLINK = 16
@@ -100,43 +155,117 @@ def setlink(index, up):
             off += (length + 3) & ~3
 
 
-def updown(dev, op, timeout):
+def updown(dev, up, timeout):
+    """Seconds the request took, or None after TIMEOUT (it goes on, in a child process
+    that may never return and that nothing waits for)."""
     index = socket.if_nametoindex(dev)
     r, w = os.pipe()
     pid = os.fork()
-    if pid == 0:  # the child does the request: it may block for good
+    if pid == 0:
         os.close(r)
         null = os.open(os.devnull, os.O_RDWR)
         for fd in (0, 1, 2):
             os.dup2(null, fd)
         try:
-            secs, err = setlink(index, op == "up")
+            secs, err = setlink(index, up)
             os.write(w, f"{secs:.6f} {err}".encode())
-        except Exception as e:  # pylint: disable=broad-except
-            os.write(w, f"-1 {getattr(e, 'errno', 0) or 1}".encode())
+        except OSError as e:
+            os.write(w, f"-1 {e.errno or 1}".encode())
         os._exit(0)
     os.close(w)
-    ready, _, _ = select.select([r], [], [], timeout)
-    if not ready:
-        print("timeout")
-        return 0
+    if not select.select([r], [], [], timeout)[0]:
+        return None
     out = os.read(r, 64).decode().split()
+    os.close(r)
     os.waitpid(pid, 0)
     if len(out) != 2 or out[1] != "0":
-        print(f"error {' '.join(out)}", file=sys.stderr)
-        return 1
-    print(out[0])
+        sys.exit(f"ip link set {dev} {'up' if up else 'down'} failed: errno {out[-1] if out else '?'}")
+    return float(out[0])
+
+
+def carrier(dev):
+    try:
+        with open(f"/sys/class/net/{dev}/carrier") as f:
+            return f.read().strip() == "1"
+    except OSError:
+        return False
+
+
+def wait_until(cond, timeout, what):
+    end = time.monotonic() + timeout
+    while not cond():
+        if time.monotonic() > end:
+            sys.exit(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(0.02)
+
+
+def quiet(timeout):
+    """Wait until no join has started for 0.5 s."""
+    end = time.monotonic() + timeout
+    last, since = joins(), time.monotonic()
+    while time.monotonic() - since < 0.5:
+        if time.monotonic() > end:
+            sys.exit(f"joins still going on after {timeout}s")
+        time.sleep(0.1)
+        now = joins()
+        if now != last:
+            last, since = now, time.monotonic()
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("cmd", choices=["latency"])
+    ap.add_argument("victim")
+    ap.add_argument("one")
+    ap.add_argument("siblings")
+    ap.add_argument("variants", nargs="+", metavar="VARIANT:DELAY_MS")
+    ap.add_argument("--samples", type=int, default=5)
+    ap.add_argument("--rate", type=float, default=5.0, help="fresh groups a second per busy sibling")
+    ap.add_argument("--warmup", type=float, default=2.0)
+    ap.add_argument("--timeout", type=float, default=60.0)
+    a = ap.parse_args()
+    many = a.siblings.split(",")
+    groups_per_sample = 1024  # k block of each sample: fresh groups across the whole run
+    block = 0
+    for spec in a.variants:
+        variant, delay = spec.split(":")
+        delay = int(delay)
+        res = {1: [], len(many): []}
+        rate = {1: [], len(many): []}
+        for i in range(a.samples):
+            for mode in (1, len(many)) if i % 2 == 0 else (len(many), 1):
+                ifaces = [a.one] if mode == 1 else many
+                knob(delay)
+                j0 = joins()
+                t0 = time.monotonic()
+                pid = start_senders(a.rate, block * groups_per_sample, ifaces)
+                block += 1
+                time.sleep(a.warmup)
+                secs = updown(a.victim, False, a.timeout)
+                j1, t1 = joins(), time.monotonic()
+                if secs is None:
+                    log(f"SAMPLE {variant} busy={mode} down did not return within {a.timeout:.0f}s")
+                    print(f"BENCH down_{variant}_{mode}_timeout {a.timeout:.0f} s", flush=True)
+                    os.kill(pid, signal.SIGKILL)
+                    return 3
+                stop_senders(pid)
+                knob(0)  # what is left joins without the delay
+                quiet(a.timeout)
+                if updown(a.victim, True, a.timeout) is None:
+                    sys.exit(f"ip link set {a.victim} up did not return")
+                wait_until(lambda: carrier(a.victim), a.timeout, f"{a.victim} carrier")
+                quiet(a.timeout)
+                jps = (j1 - j0) / (t1 - t0)
+                res[mode].append(secs)
+                rate[mode].append(jps)
+                log(f"SAMPLE {variant} busy={mode} down {secs * 1000:.1f} ms, {jps:.0f} joins/s while busy")
+        for mode, v in res.items():
+            print(f"BENCH down_{variant}_{mode}_median {statistics.median(v):.6f} s")
+            print(f"BENCH down_{variant}_{mode}_max {max(v):.6f} s")
+            print(f"BENCH joins_{variant}_{mode}_per_s {statistics.median(rate[mode]):.1f} joins/s")
+        sys.stdout.flush()
     return 0
 
 
-def main(argv):
-    if len(argv) >= 4 and argv[1] == "busy":
-        busy(float(argv[2]), int(argv[3]), argv[4:])
-        return 0
-    if len(argv) == 5 and argv[1] == "updown" and argv[3] in ("up", "down"):
-        return updown(argv[2], argv[3], float(argv[4]))
-    sys.exit(__doc__ or "usage: see the comment at the top")
-
-
 if __name__ == "__main__":
-    sys.exit(main(sys.argv))
+    sys.exit(main())

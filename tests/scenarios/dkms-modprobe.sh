@@ -28,8 +28,8 @@ log "DKMS module on the host: $installed"
 # for rxe0). Few kmod calls: each one reads the module indexes over 9p, slow under TCG.
 rdma=(ib_core ib_cm ib_uverbs rdma_ucm rdma_rxe)
 check modprobe -a "${rdma[@]}"
-files=$(modinfo -F filename "${rdma[@]}")
-mapfile -t files <<<"$files"
+out=$(modinfo -F filename "${rdma[@]}")
+mapfile -t files <<<"$out"
 ((${#files[@]} == ${#rdma[@]})) || fail "modinfo found ${#files[@]} of ${#rdma[@]} modules: ${files[*]}"
 for i in "${!rdma[@]}"; do
 	m=${rdma[i]} f=${files[i]}

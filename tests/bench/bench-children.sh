@@ -1,0 +1,147 @@
+# The child-interface part of `make bench` (tests/bench/bench.sh), run once with the
+# module under test and once with the shared-workqueue control build (make control) as
+# LAB_MODULE. Reports, as "BENCH <name> <value> <unit>" lines for bench.sh:
+#  - (module under test only) what an idle child costs: kernel memory and kernel threads
+#    before and after creating 32 children, down, then up with carrier;
+#  - the time ib0.8001 takes to go down while 1 sibling, and while 64 siblings (ib0 and
+#    ib0.8002-ib0.8040), keep their workqueues busy (tests/bench/child-bench.py).
+# guests: 1
+# smp: 2
+# timeout: 420
+# ipoib: no
+#
+#   +------------------------------------------------------------------+
+#   | a  ib0  ib0.8001 (the one taken down)  ib0.8002 ... ib0.8040      |
+#   |    busy: send-only joins of fresh groups on 1 or 64 siblings      |
+#   |    rxe0 on eth0                                                   |
+#   +------------------------------------------------------------------+
+
+N_IDLE=32        # children of the idle-cost figures
+N_CHILDREN=64    # ib0.8001 .. ib0.8040
+SAMPLES=5        # per figure; medians
+RATE=5           # fresh groups a second per busy sibling
+SLOW_JOIN_MS=50  # join latency of the slowjoin variant
+
+version=$(modinfo -F version "$LAB_MODULE")
+control=0
+[[ $version == *sharedwq-control ]] && control=1
+log "module $version (shared-workqueue control: $control)"
+bench() { echo "BENCH $*"; }
+
+# Reap tasks take rtnl once every ARP gc_interval (to drop idle send-only groups); on a
+# shared queue one of them queued ahead of a down deadlocks it (child-deadlock-control).
+# The interval is unused by the kernel's own ARP code: make it an hour, before any
+# interface exists, so that only the busy work below is measured. Each fresh group is an
+# IPv4 multicast neighbour too: room for them all.
+check sysctl -q -w net.ipv4.neigh.default.gc_interval=3600 \
+	net.ipv4.neigh.default.gc_thresh2=60000 net.ipv4.neigh.default.gc_thresh3=100000
+load_ipoib
+wait_ib0
+check ip link set ib0 up
+wait_for 60 grep -qx 1 /sys/class/net/ib0/carrier
+log "rings: recv $(cat /sys/module/ib_ipoib/parameters/recv_queue_size)," \
+	"send $(cat /sys/module/ib_ipoib/parameters/send_queue_size)"
+
+child() { printf 'ib0.%04x' $((0x8000 + $1)); }
+# batch FIRST LAST [up]: ip -batch commands creating children FIRST..LAST (and setting
+# them up); batch_up FIRST LAST: setting them up
+batch() {
+	local i
+	for ((i = $1; i <= $2; i++)); do
+		printf 'link add link ib0 name %s type ipoib pkey 0x%04x\n' "$(child "$i")" $((0x8000 + i))
+		[[ ${3:-} != up ]] || printf 'link set %s up\n' "$(child "$i")"
+	done
+}
+batch_up() {
+	local i
+	for ((i = $1; i <= $2; i++)); do printf 'link set %s up\n' "$(child "$i")"; done
+}
+# all_carrier FIRST LAST: true once every child FIRST..LAST has its carrier (no forks)
+all_carrier() {
+	local i c
+	for ((i = $1; i <= $2; i++)); do
+		read -r c <"/sys/class/net/$(child "$i")/carrier" 2>/dev/null || return 1
+		[[ $c == 1 ]] || return 1
+	done
+}
+wait_carriers() {
+	local end=$((SECONDS + 120))
+	until all_carrier "$1" "$2"; do
+		((SECONDS < end)) || fail "children $(child "$1")-$(child "$2"): no carrier after 120s"
+		sleep 0.2
+	done
+}
+
+# snap: kernel memory (KiB) and kernel threads, after dropping the page cache; sets
+# KMEM (MemTotal - MemFree - Buffers - Cached - AnonPages: what the kernel itself holds),
+# AVAIL (MemAvailable), SUNRECL (SUnreclaim), KTHREADS (children of kthreadd) and
+# RESCUERS (workqueue rescuer threads of ib0*). The median of three readings 1 s apart.
+snap() {
+	local i k=() a=() s=() t=() r=() v
+	sleep 2
+	for i in 1 2 3; do
+		sync
+		echo 3 >/proc/sys/vm/drop_caches
+		sleep 1
+		v=$(awk '{ m[$1] = $2 }
+			END { k = m["MemTotal:"] - m["MemFree:"] - m["Buffers:"] - m["Cached:"] - m["AnonPages:"]
+			      print k, m["MemAvailable:"], m["SUnreclaim:"] }' /proc/meminfo)
+		read -r k[i] a[i] s[i] <<<"$v"
+		t[i]=$(ps --ppid 2 -o comm= | wc -l)
+		r[i]=$(ps --ppid 2 -o comm= | grep -c '^kworker/R-ib0' || true)
+	done
+	med() { printf '%s\n' "$@" | sort -n | sed -n 2p; }
+	KMEM=$(med "${k[@]}") AVAIL=$(med "${a[@]}") SUNRECL=$(med "${s[@]}")
+	KTHREADS=$(med "${t[@]}") RESCUERS=$(med "${r[@]}")
+	log "snap: kernel $KMEM KiB, MemAvailable $AVAIL KiB, SUnreclaim $SUNRECL KiB," \
+		"$KTHREADS kernel threads ($RESCUERS ib0 rescuers)"
+}
+# per_child NAME FROM TO UNIT: "BENCH NAME (TO - FROM) / N_IDLE UNIT"
+per_child() { bench "$1" "$(awk -v d="$(($3 - $2))" -v n=$N_IDLE 'BEGIN { printf "%.1f", d / n }')" "$4"; }
+
+setup=$SECONDS
+if ((!control)); then
+	snap
+	k0=$KMEM a0=$AVAIL s0=$SUNRECL th0=$KTHREADS r0=$RESCUERS
+	batch 1 $N_IDLE >idle.batch
+	check ip -batch idle.batch
+	snap
+	per_child child_mem_down_kib_each "$k0" "$KMEM" KiB
+	per_child child_memavail_down_kib_each "$AVAIL" "$a0" KiB
+	per_child child_sunreclaim_down_kib_each "$s0" "$SUNRECL" KiB
+	per_child child_threads_down_each "$th0" "$KTHREADS" count
+	batch_up 1 $N_IDLE >idle-up.batch
+	check ip -batch idle-up.batch
+	wait_carriers 1 $N_IDLE
+	snap
+	per_child child_mem_up_kib_each "$k0" "$KMEM" KiB
+	per_child child_memavail_up_kib_each "$AVAIL" "$a0" KiB
+	per_child child_sunreclaim_up_kib_each "$s0" "$SUNRECL" KiB
+	per_child child_threads_each "$th0" "$KTHREADS" count
+	per_child child_rescuer_threads_each "$r0" "$RESCUERS" count
+	bench child_idle_n "$N_IDLE" count
+	bench child_ring_recv "$(cat /sys/module/ib_ipoib/parameters/recv_queue_size)" entries
+	bench child_ring_send "$(cat /sys/module/ib_ipoib/parameters/send_queue_size)" entries
+else
+	batch 1 $N_IDLE up >idle.batch
+	check ip -batch idle.batch
+fi
+batch $((N_IDLE + 1)) $N_CHILDREN up >rest.batch
+check ip -batch rest.batch
+wait_carriers 1 $N_CHILDREN
+log "$N_CHILDREN children up with carrier ($((SECONDS - setup))s)"
+
+siblings=ib0
+for ((i = 2; i <= N_CHILDREN; i++)); do siblings+=,$(child "$i"); done
+sleep 3 # let addrconf on the new children settle
+rc=0
+python3 "$LAB_REPO/tests/bench/child-bench.py" latency "$(child 1)" "$(child 2)" "$siblings" \
+	fastjoin:0 "slowjoin:$SLOW_JOIN_MS" --samples $SAMPLES --rate $RATE || rc=$?
+if ((rc == 3 && control)); then
+	# the control's down never came back: the figure says so (bench.sh); nothing more
+	# can run in this guest (rtnl is held for good)
+	log "control build: a down did not return; ending the run here"
+	exit 0
+fi
+((rc == 0)) || fail "the latency run failed (status $rc)"
+ip -s link show "$(child 2)" | sed -n '1,6p'
