@@ -131,6 +131,14 @@ void ipoib_children_set_up(struct ipoib_dev_priv *ppriv, bool up)
 
 /* sysfs create_child / delete_child on a parent */
 
+/* Who may write, and which P_Key was written; nothing changes before this. */
+static int ipoib_child_attr_pkey(const char *buf, u16 *pkey)
+{
+	if (!capable(CAP_NET_ADMIN))
+		return -EPERM;
+	return ipoib_parse_pkey(buf, pkey);
+}
+
 static ssize_t create_child_store(struct device *d,
 				  struct device_attribute *attr,
 				  const char *buf, size_t count)
@@ -141,20 +149,20 @@ static ssize_t create_child_store(struct device *d,
 	u16 pkey;
 	int ret;
 
-	if (!capable(CAP_NET_ADMIN))
-		return -EPERM;
-	ret = ipoib_parse_pkey(buf, &pkey);
+	ret = ipoib_child_attr_pkey(buf, &pkey);
 	if (ret)
 		return ret;
-
-	if (snprintf(name, sizeof(name), "%s.%04x", ppriv->dev->name, pkey) >=
-	    sizeof(name))
-		return -EINVAL;
 
 	/* sysfs removal of this attribute waits for us under rtnl */
 	if (!rtnl_trylock())
 		return restart_syscall();
 
+	/* the parent's name is stable under rtnl */
+	if (snprintf(name, sizeof(name), "%s.%04x", ppriv->dev->name, pkey) >=
+	    sizeof(name)) {
+		ret = -EINVAL;
+		goto out;
+	}
 	dev = ipoib_alloc_netdev(name);
 	if (!dev) {
 		ret = -ENOMEM;
@@ -179,9 +187,7 @@ static ssize_t delete_child_store(struct device *d,
 	u16 pkey;
 	int ret;
 
-	if (!capable(CAP_NET_ADMIN))
-		return -EPERM;
-	ret = ipoib_parse_pkey(buf, &pkey);
+	ret = ipoib_child_attr_pkey(buf, &pkey);
 	if (ret)
 		return ret;
 
