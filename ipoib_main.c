@@ -22,6 +22,8 @@ MODULE_AUTHOR("The ib_ipoib project");
 MODULE_DESCRIPTION("IP over InfiniBand for InfiniBand and RoCE ports");
 MODULE_LICENSE("GPL");
 MODULE_VERSION(DRV_VERSION);
+/* ip link add ... type ipoib loads us */
+MODULE_ALIAS_RTNL_LINK("ipoib");
 
 int ipoib_sendq_size __read_mostly = IPOIB_DEF_SEND_QUEUE;
 int ipoib_recvq_size __read_mostly = IPOIB_DEF_RECV_QUEUE;

@@ -84,6 +84,9 @@ no_warnings() {
 
 step "style (checkpatch)" make -s -C "$REPO" style
 step "test tools" "$REPO/tests/tools/build-tools.sh"
+# DKMS: install this tree's module for the tested kernels on the host; the
+# guests see it over 9p and tests/scenarios/dkms-modprobe.sh modprobes it
+step "dkms-install [${KERNELS[*]}]" make -C "$REPO" dkms-install KVER="${KERNELS[*]}"
 for k in "${KERNELS[@]}"; do
 	echo "=== $k"
 	# (c) build the module for this kernel, W=1 and sparse clean, and the
