@@ -18,9 +18,9 @@
 
 N_IDLE=32        # children of the idle-cost figures
 N_CHILDREN=64    # ib0.8001 .. ib0.8040
-SAMPLES=5        # per figure; medians
+SAMPLES=7        # per figure; medians
 RATE=5           # fresh groups a second per busy sibling
-SLOW_JOIN_MS=50  # join latency of the slowjoin variant
+SLOW_JOIN_MS=200 # how long each join holds its queue in the slowjoin variant
 
 version=$(modinfo -F version "$LAB_MODULE")
 control=0
@@ -74,21 +74,25 @@ wait_carriers() {
 
 # snap: kernel memory (KiB) and kernel threads, after dropping the page cache; sets
 # KMEM (MemTotal - MemFree - Buffers - Cached - AnonPages: what the kernel itself holds),
-# AVAIL (MemAvailable), SUNRECL (SUnreclaim), KTHREADS (children of kthreadd) and
-# RESCUERS (workqueue rescuer threads of ib0*). The median of three readings 1 s apart.
+# AVAIL (MemAvailable), SUNRECL (SUnreclaim), KTHREADS (children of kthreadd, pid 2) and
+# RESCUERS (the workqueue rescuer threads of ib0*): medians of three readings.
 snap() {
-	local i k=() a=() s=() t=() r=() v
+	local i p c k=() a=() s=() t=() r=() kids v
 	sleep 2
-	for i in 1 2 3; do
-		sync
-		echo 3 >/proc/sys/vm/drop_caches
-		sleep 1
+	sync
+	echo 3 >/proc/sys/vm/drop_caches
+	for i in 0 1 2; do
+		sleep 0.5
 		v=$(awk '{ m[$1] = $2 }
 			END { k = m["MemTotal:"] - m["MemFree:"] - m["Buffers:"] - m["Cached:"] - m["AnonPages:"]
 			      print k, m["MemAvailable:"], m["SUnreclaim:"] }' /proc/meminfo)
 		read -r k[i] a[i] s[i] <<<"$v"
-		t[i]=$(ps --ppid 2 -o comm= | wc -l)
-		r[i]=$(ps --ppid 2 -o comm= | grep -c '^kworker/R-ib0' || true)
+		read -ra kids </proc/2/task/2/children || true # (no newline at its end)
+		t[i]=$((${#kids[@]} + 1)) r[i]=0
+		for p in "${kids[@]}"; do
+			read -r c <"/proc/$p/comm" 2>/dev/null || continue
+			[[ $c != kworker/R-ib0* ]] || r[i]=$((r[i] + 1))
+		done
 	done
 	med() { printf '%s\n' "$@" | sort -n | sed -n 2p; }
 	KMEM=$(med "${k[@]}") AVAIL=$(med "${a[@]}") SUNRECL=$(med "${s[@]}")
@@ -136,7 +140,7 @@ for ((i = 2; i <= N_CHILDREN; i++)); do siblings+=,$(child "$i"); done
 sleep 3 # let addrconf on the new children settle
 rc=0
 python3 "$LAB_REPO/tests/bench/child-bench.py" latency "$(child 1)" "$(child 2)" "$siblings" \
-	fastjoin:0 "slowjoin:$SLOW_JOIN_MS" --samples $SAMPLES --rate $RATE || rc=$?
+	fastjoin:0 "slowjoin:$SLOW_JOIN_MS" --samples $SAMPLES --rate $RATE --warmup 1 || rc=$?
 if ((rc == 3 && control)); then
 	# the control's down never came back: the figure says so (bench.sh); nothing more
 	# can run in this guest (rtnl is held for good)

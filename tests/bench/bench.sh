@@ -8,8 +8,17 @@
 # Prints "RAW <name> <value> <unit>" lines (also minima, medians, ping over eth0 and
 # ib_send_lat in its default polling mode, for context), "RATIO ud_tcp_vs_verbs <x>" and
 # "RATIO ud_rtt_vs_verbs <x>", and a note per ratio; artefacts in build/lab/bench/KVER/.
-# Asserts no threshold (the figures are emulated and noisy); exits non-zero only if the
-# run failed or a figure is missing.
+# Then child interfaces (tests/bench/bench-children.sh), one one-guest run with the module
+# and one with the shared-workqueue control build (make control):
+#   the kernel memory and kernel threads an idle child costs (down, and up with carrier);
+#   the time ib0.8001 takes to go down while 64 siblings keep their workqueues busy, over
+#   the same with 1 busy sibling ("RATIO down_latency_64_vs_1", goal <= 1.5), beside the
+#   same figure for the control ("RATIO down_latency_64_vs_1_sharedwq"); a control down
+#   that never returns is reported as "timeout", not as a failed bench.
+# Asserts no threshold (the figures are emulated and noisy); exits non-zero only if a
+# run of the module under test failed or one of its figures is missing.
+# BENCH_BUILD_DIR=DIR builds into DIR/KVER and DIR/KVER-control instead of build/ (so as
+# not to rebuild what a running `make check` is using).
 set -uo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -28,14 +37,24 @@ fi
 KVER=${KVER:-$("$LAB/deps.sh" kernels 2>/dev/null | grep '^6\.12\.' | tail -n 1)}
 [[ -n $KVER ]] || { echo "bench: no usable 6.12 kernel (set KVER=)" >&2; exit 1; }
 
-echo "== building ib_ipoib for $KVER"
-make -s -C "$REPO" KVER="$KVER" >/dev/null || { echo "bench: build failed" >&2; exit 1; }
+echo "== building ib_ipoib and its shared-workqueue control for $KVER"
+if [[ -n ${BENCH_BUILD_DIR:-} ]]; then
+	BUILD=$(realpath -m "$BENCH_BUILD_DIR")
+	make -s -C "$REPO" KVER="$KVER" BUILD_DIR="$BUILD/$KVER" >/dev/null &&
+		make -s -f "$REPO/Makefile" KVER="$KVER" IPOIB_SHARED_WQ=1 \
+			BUILD_DIR="$BUILD/$KVER-control" IPOIB_VERSION=bench-sharedwq-control module >/dev/null
+else
+	BUILD=$REPO/build
+	make -s -C "$REPO" KVER="$KVER" >/dev/null && make -s -C "$REPO" KVER="$KVER" control >/dev/null
+fi || { echo "bench: build failed" >&2; exit 1; }
+MOD=$BUILD/$KVER/ib_ipoib.ko
+CONTROL=$BUILD/$KVER-control/ib_ipoib.ko
 
 load() { cut -d' ' -f1-3 /proc/loadavg; }
 echo "== one two-guest run (qemu TCG, soft-RoCE), host: $(nproc) CPUs, load average $(load)"
 out=$REPO/build/lab/bench/$KVER
 dir=$out/bench-scenario
-"$LAB/run" -k "$KVER" -m "$REPO/build/$KVER/ib_ipoib.ko" -o "$out" \
+"$LAB/run" -k "$KVER" -m "$MOD" -o "$out" \
 	"$REPO/tests/bench/bench-scenario.sh"
 rc=$?
 echo "   host load average after the run: $(load)"
@@ -92,4 +111,85 @@ cat "$dir"/a.out "$dir"/b.out 2>/dev/null | sed -n 's/^BENCH //p' | awk '
 cat <<-'EOF'
 	NOTE ud_rtt_vs_verbs: round trips are mostly waiting to be scheduled: rxe (6.12) queues every send and receive to a work item, so each hop needs a kworker wakeup on a 1-vCPU guest; ping adds the IP stack and ib0 and wakes a process on a only (b echoes from softirq), ib_send_lat -e wakes one on both; averages absorb the host's 10-100 ms stalls (compare the medians), and perftest's default polling fights rxe's kworker (verbs_ud_rtt_avg_polling).
 EOF
-echo "== wall time $((SECONDS - start)) s (lab run $(cat "$dir/wall-seconds" 2>/dev/null) s); logs in $dir"
+
+# Child interfaces: the module under test, then the control, each in a guest of its own.
+cdir=$out/children/bench-children
+sdir=$out/children-sharedwq/bench-children
+echo "== child interfaces: one one-guest run per build, host load average $(load)"
+"$LAB/run" -k "$KVER" -m "$MOD" -o "$out/children" "$REPO/tests/bench/bench-children.sh"
+rc=$?
+if ((rc)); then
+	echo "bench: the child-interface run of the module under test failed; logs are in $cdir" >&2
+	exit "$rc"
+fi
+"$LAB/run" -k "$KVER" -m "$CONTROL" -o "$out/children-sharedwq" "$REPO/tests/bench/bench-children.sh"
+crc=$?
+echo "   host load average after the runs: $(load)"
+
+# "m NAME VALUE" from the module's run, "c NAME VALUE" from the control's.
+{
+	sed -n 's/^BENCH /m /p' "$cdir/a.out" 2>/dev/null
+	sed -n 's/^BENCH /c /p' "$sdir/a.out" 2>/dev/null
+} | awk -v crc="$crc" -v sdir="$sdir" '
+	{ v[$1 " " $2] = $3 }
+	function num(k) { return (k in v) && v[k] ~ /^-?[0-9]+(\.[0-9]+)?$/ }
+	# ms(WHO, VARIANT, BUSY): median down in ms, "timeout" or "n/a" (not measured)
+	function ms(w, var, b,   k) {
+		k = w " down_" var "_" b
+		if (num(k "_median")) return sprintf("%.1f", v[k "_median"] * 1000)
+		if ((k "_timeout") in v) return "timeout"
+		return "n/a"
+	}
+	function ratio(w, var,   a, b) {
+		a = ms(w, var, 64); b = ms(w, var, 1)
+		if (a == "timeout" || b == "timeout") return "timeout"
+		if (a == "n/a" || b == "n/a" || b + 0 <= 0) return "n/a"
+		return sprintf("%.3f", a / b)
+	}
+	function raw(name, unit, fmt) {
+		if (num("m " name)) printf "RAW %s " fmt " %s\n", name, v["m " name], unit
+		else { printf "RAW %s n/a\n", name; bad = 1 }
+	}
+	END {
+		printf "== results (idle cost: %d children, rings recv %d / send %d; down: medians of %d samples)\n",
+			v["m child_idle_n"], v["m child_ring_recv"], v["m child_ring_send"], v["m down_samples"]
+		raw("child_mem_down_kib_each", "KiB", "%.0f")
+		raw("child_mem_up_kib_each", "KiB", "%.0f")
+		raw("child_memavail_down_kib_each", "KiB", "%.0f")
+		raw("child_memavail_up_kib_each", "KiB", "%.0f")
+		raw("child_sunreclaim_down_kib_each", "KiB", "%.0f")
+		raw("child_sunreclaim_up_kib_each", "KiB", "%.0f")
+		raw("child_threads_down_each", "count", "%.2f")
+		raw("child_threads_each", "count", "%.2f")
+		raw("child_rescuer_threads_each", "count", "%.2f")
+		n = split("slowjoin fastjoin", vars, " ")
+		for (i = 1; i <= n; i++) {
+			var = vars[i]; vs = var == "slowjoin" ? "" : "_" var
+			for (j = 1; j <= 2; j++) {
+				w = j == 1 ? "m" : "c"; ws = j == 1 ? "" : "_sharedwq"
+				for (b = 1; b <= 64; b += 63) {
+					x = ms(w, var, b)
+					if (w == "m" && x !~ /^[0-9]/) bad = 1
+					printf "RAW down_latency_%dbusy%s%s %s%s\n", b, vs, ws, x, x ~ /^[0-9]/ ? " ms" : ""
+				}
+				for (b = 1; b <= 64; b += 63)
+					if (num(w " joins_" var "_" b "_per_s"))
+						printf "RAW joins_%dbusy%s%s %.0f joins/s\n", b, vs, ws, v[w " joins_" var "_" b "_per_s"]
+			}
+		}
+		for (i = 1; i <= n; i++) {
+			var = vars[i]; vs = var == "slowjoin" ? "" : "_" var
+			printf "RATIO down_latency_64_vs_1%s %s\n", vs, ratio("m", var)
+			printf "RATIO down_latency_64_vs_1%s_sharedwq %s\n", vs, ratio("c", var)
+		}
+		if (crc)
+			printf "NOTE the control run failed (its downs may hang: a \"timeout\" above says so); logs in %s\n", sdir
+		exit bad
+	}' || { echo "bench: incomplete child-interface figures; logs are in $cdir" >&2; exit 1; }
+cat <<-'EOF'
+	NOTE child_*: per child, over 32 children, first down, then up with carrier: mem is what the kernel itself holds (MemTotal - MemFree - Buffers - Cached - AnonPages, page cache dropped), memavail the drop of MemAvailable, sunreclaim that of SUnreclaim; most of the up cost is the posted receive ring (one skb of a 4 KiB IPoIB MTU per entry). Threads: each interface's ordered workqueue (WQ_MEM_RECLAIM) has a rescuer thread from creation on; the rest of child_threads_each is kworkers the pools grew meanwhile.
+	NOTE down_latency: ib0.8001 is set down (one RTM_NEWLINK, timed to the kernel's answer) while 1 sibling (ib0.8002) or 64 (ib0, ib0.8002-ib0.8040) are busy: 5 times a second each sends a datagram to a multicast group it never sent to, so its join task and the fabric's join work run on its workqueue, none of it under rtnl. Headline (slowjoin): every join first sleeps 200 ms (the driver's mcast_join fault knob), as one waiting for a slow SA would, so a busy sibling's queue is never idle. fastjoin: RoCE joins as they are (about a millisecond; the queues are mostly idle), which leaves CPU contention. The control's interfaces share one ordered workqueue, which a down flushes: it waits for the joins of siblings queued ahead of it (fewer than 64 x 200 ms: each new group moves its sibling's join task behind the flush), and with 1 busy sibling for that sibling's join in progress. The two cases alternate in one boot; TCG and the host's load move single samples by tens of ms (SAMPLE lines in the a.out files).
+EOF
+echo "== wall time $((SECONDS - start)) s (lab runs: $(cat "$dir/wall-seconds" 2>/dev/null) s two-guest," \
+	"$(cat "$cdir/wall-seconds" 2>/dev/null) s children, $(cat "$sdir/wall-seconds" 2>/dev/null) s children with the control)"
+echo "   logs in $dir, $cdir, $sdir"

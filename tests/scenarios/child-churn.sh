@@ -109,7 +109,8 @@ for i in "${!pkeys[@]}"; do
 	wait_for 60 grep -qx 1 "/sys/class/net/$c/carrier"
 	peer=$(subnet "$i").$([[ $NODE == a ]] && echo 2 || echo 1)
 	wait_for 60 ping -c 1 -W 1 "$peer"
-	out=$(ping -q -c 20 -i 0.02 -W 2 "$peer")
-	grep -q ' 0% packet loss' <<<"$out" || fail "$c after churn: $out"
+	# a re-created child is new to its peer: allow it to settle, then a
+	# clean burst is required
+	wait_for 60 sh -c "ping -q -c 20 -i 0.02 -W 2 $peer | grep -q ' 0% packet loss'"
 done
 barrier done
