@@ -11,16 +11,18 @@
 # ipoib: no
 #
 #   +------------------------------------------------------------------+
-#   | a  ib0  ib0.8001 (the one taken down)  ib0.8002 ... ib0.8040      |
+#   | a  ib0  ib0.8001 (taken down, no IPv6)  ib0.8002 ... ib0.8040     |
 #   |    busy: send-only joins of fresh groups on 1 or 64 siblings      |
 #   |    rxe0 on eth0                                                   |
 #   +------------------------------------------------------------------+
 
-N_IDLE=32        # children of the idle-cost figures
-N_CHILDREN=64    # ib0.8001 .. ib0.8040
-SAMPLES=7        # per figure; medians
-RATE=5           # fresh groups a second per busy sibling
-SLOW_JOIN_MS=200 # how long each join holds its queue in the slowjoin variant
+# (a scenario sourcing this one may set these first)
+: "${N_IDLE:=32}"        # children of the idle-cost figures
+: "${N_CHILDREN:=64}"    # ib0.8001 .. ib0.8040
+: "${SAMPLES:=7}"        # per figure and case; medians
+: "${RATE:=5}"           # fresh groups a second per busy sibling
+: "${SLOW_JOIN_MS:=200}" # how long each join holds its queue in the slowjoin variant
+: "${DOWN_TIMEOUT:=60}"  # seconds after which a down counts as hung
 
 version=$(modinfo -F version "$LAB_MODULE")
 control=0
@@ -86,7 +88,7 @@ snap() {
 		v=$(awk '{ m[$1] = $2 }
 			END { k = m["MemTotal:"] - m["MemFree:"] - m["Buffers:"] - m["Cached:"] - m["AnonPages:"]
 			      print k, m["MemAvailable:"], m["SUnreclaim:"] }' /proc/meminfo)
-		read -r k[i] a[i] s[i] <<<"$v"
+		read -r "k[i]" "a[i]" "s[i]" <<<"$v"
 		read -ra kids </proc/2/task/2/children || true # (no newline at its end)
 		t[i]=$((${#kids[@]} + 1)) r[i]=0
 		for p in "${kids[@]}"; do
@@ -101,22 +103,22 @@ snap() {
 		"$KTHREADS kernel threads ($RESCUERS ib0 rescuers)"
 }
 # per_child NAME FROM TO UNIT: "BENCH NAME (TO - FROM) / N_IDLE UNIT"
-per_child() { bench "$1" "$(awk -v d="$(($3 - $2))" -v n=$N_IDLE 'BEGIN { printf "%.1f", d / n }')" "$4"; }
+per_child() { bench "$1" "$(awk -v d="$(($3 - $2))" -v n="$N_IDLE" 'BEGIN { printf "%.1f", d / n }')" "$4"; }
 
 setup=$SECONDS
 if ((!control)); then
 	snap
 	k0=$KMEM a0=$AVAIL s0=$SUNRECL th0=$KTHREADS r0=$RESCUERS
-	batch 1 $N_IDLE >idle.batch
+	batch 1 "$N_IDLE" >idle.batch
 	check ip -batch idle.batch
 	snap
 	per_child child_mem_down_kib_each "$k0" "$KMEM" KiB
 	per_child child_memavail_down_kib_each "$AVAIL" "$a0" KiB
 	per_child child_sunreclaim_down_kib_each "$s0" "$SUNRECL" KiB
 	per_child child_threads_down_each "$th0" "$KTHREADS" count
-	batch_up 1 $N_IDLE >idle-up.batch
+	batch_up 1 "$N_IDLE" >idle-up.batch
 	check ip -batch idle-up.batch
-	wait_carriers 1 $N_IDLE
+	wait_carriers 1 "$N_IDLE"
 	snap
 	per_child child_mem_up_kib_each "$k0" "$KMEM" KiB
 	per_child child_memavail_up_kib_each "$AVAIL" "$a0" KiB
@@ -127,20 +129,23 @@ if ((!control)); then
 	bench child_ring_recv "$(cat /sys/module/ib_ipoib/parameters/recv_queue_size)" entries
 	bench child_ring_send "$(cat /sys/module/ib_ipoib/parameters/send_queue_size)" entries
 else
-	batch 1 $N_IDLE up >idle.batch
+	batch 1 "$N_IDLE" up >idle.batch
 	check ip -batch idle.batch
 fi
-batch $((N_IDLE + 1)) $N_CHILDREN up >rest.batch
+batch $((N_IDLE + 1)) "$N_CHILDREN" up >rest.batch
 check ip -batch rest.batch
-wait_carriers 1 $N_CHILDREN
+wait_carriers 1 "$N_CHILDREN"
 log "$N_CHILDREN children up with carrier ($((SECONDS - setup))s)"
 
+# The child taken down has no IPv6: after each up it would otherwise send DAD, MLD and
+# router solicitations of its own, joins on its own queue that its next down waits for.
+check sysctl -q -w "net.ipv6.conf.$(child 1 | tr . /).disable_ipv6=1"
 siblings=ib0
 for ((i = 2; i <= N_CHILDREN; i++)); do siblings+=,$(child "$i"); done
 sleep 3 # let addrconf on the new children settle
 rc=0
 python3 "$LAB_REPO/tests/bench/child-bench.py" latency "$(child 1)" "$(child 2)" "$siblings" \
-	fastjoin:0 "slowjoin:$SLOW_JOIN_MS" --samples $SAMPLES --rate $RATE --warmup 1 || rc=$?
+	fastjoin:0 "slowjoin:$SLOW_JOIN_MS" --samples "$SAMPLES" --rate "$RATE" --warmup 1 --timeout "$DOWN_TIMEOUT" || rc=$?
 if ((rc == 3 && control)); then
 	# the control's down never came back: the figure says so (bench.sh); nothing more
 	# can run in this guest (rtnl is held for good)
