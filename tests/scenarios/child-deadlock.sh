@@ -39,6 +39,7 @@ for c in "${children[@]}"; do
 done
 
 # sibling churn: every change queues rtnl-needing work on that sibling
+# (multicast restart from rx-mode and address-list changes, carrier-on)
 churn() { # IFACE
 	local dev=$1 i=0 end=$((SECONDS + DURATION))
 	while ((SECONDS < end)); do
@@ -49,6 +50,12 @@ churn() { # IFACE
 		ip link set "$dev" promisc off
 		ip maddr del "00:ff:ff:ff:ff:12:40:1b:ff:ff:00:00:00:00:00:00:00:00:$(printf %02x $((i % 200))):01" dev "$dev" 2>/dev/null || true
 		ip link set "$dev" allmulticast off
+		# a sibling's own down/up: its joins complete asynchronously and
+		# queue carrier-on work, which needs rtnl
+		if [[ $dev != ib0 ]]; then
+			ip link set "$dev" down
+			ip link set "$dev" up
+		fi
 	done
 	echo "$dev: $i churn rounds"
 }
