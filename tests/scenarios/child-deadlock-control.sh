@@ -4,7 +4,7 @@
 # detector reports it (or the down never returns).
 # guests: 1
 # smp: 2
-# timeout: 300
+# timeout: 420
 # ipoib: no
 # expect: fail
 # expect-reason: blocked for more than|did not return
@@ -15,5 +15,5 @@
 DEADLOCK_MODULE=$LAB_REPO/build/$LAB_KVER-control/ib_ipoib.ko
 version=$(modinfo -F version "$DEADLOCK_MODULE")
 [[ $version == *sharedwq-control ]] || fail "$DEADLOCK_MODULE is not the control build ($version)"
-DEADLOCK_DURATION=120
+DEADLOCK_DURATION=240
 . "$LAB_REPO/tests/scenarios/child-deadlock.sh"
