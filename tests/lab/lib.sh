@@ -113,6 +113,45 @@ on() {
 rx_count() { cat "/sys/class/net/$1/statistics/rx_packets"; }
 tx_count() { cat "/sys/class/net/$1/statistics/tx_packets"; }
 
+# drop_count IF: every packet IF itself counted as dropped or in error.
+drop_count() {
+	local d=/sys/class/net/$1/statistics
+	echo $(($(cat "$d/tx_dropped") + $(cat "$d/rx_dropped") + $(cat "$d/tx_errors") + $(cat "$d/rx_errors")))
+}
+
+# log_counters: where packets went, for a failure report: every IPoIB interface's
+# statistics (ip -s -s, ethtool -S), eth0's, the soft-RoCE device's and UDP's.
+log_counters() {
+	local i
+	for i in /sys/class/net/*; do
+		[[ $(cat "$i/type") == 32 || ${i##*/} == eth0 ]] || continue
+		ip -s -s link show "${i##*/}" || true
+		[[ ${i##*/} == eth0 ]] || ethtool -S "${i##*/}" | grep -v ': 0$' || true
+	done
+	rdma statistic show 2>/dev/null || true
+	grep '^Udp' /proc/net/snmp || true
+}
+
+# ping_burst IF DEST [PING-ARGS...]: 50 echo requests 20 ms apart over IF, none may be
+# lost.  A loss that IF counted as a drop or error fails at once.  A loss nothing here
+# counted happened outside the driver (rxe, its UDP socket, virtio under TCG) or at the
+# peer, whose counters it saves at the end: the counters are logged and one more burst,
+# which must be clean, decides.
+ping_burst() {
+	local ifc=$1 dest=$2 try d0 out
+	shift 2
+	for try in 1 2; do
+		d0=$(drop_count "$ifc")
+		out=$(ping -q -c 50 -i 0.02 -W 2 "$@" "$dest" 2>&1) || true
+		grep -q ' 0% packet loss' <<<"$out" && return 0
+		log "burst to $dest over $ifc (try $try): $(grep 'packets transmitted' <<<"$out")"
+		log_counters
+		(($(drop_count "$ifc") == d0)) ||
+			fail "$ifc counted drops or errors while losing echoes to $dest"
+	done
+	fail "ping $dest over $ifc lost packets twice in a row"
+}
+
 # port_active [DEV=rxe0] [PORT=1]: true if the RDMA port is ACTIVE.
 port_active() {
 	grep -q ACTIVE "/sys/class/infiniband/${1:-rxe0}/ports/${2:-1}/state" 2>/dev/null

@@ -102,8 +102,7 @@ kill "$load" 2>/dev/null || true
 
 wait_for 60 grep -qx 1 /sys/class/net/ib0/carrier
 wait_for 60 ping -c 1 -W 1 "$PEER_IB_IP"
-out=$(ping -q -c 30 -i 0.02 -W 2 "$PEER_IB_IP")
-grep -q ' 0% packet loss' <<<"$out" || fail "ib0 after churn: $out"
+ping_burst ib0 "$PEER_IB_IP"
 for i in "${!pkeys[@]}"; do
 	c=ib0.${pkeys[i]}
 	wait_for 60 grep -qx 1 "/sys/class/net/$c/carrier"

@@ -98,10 +98,8 @@ wait_for 60 grep -qx 1 /sys/class/net/ib0.8002/carrier
 barrier children-up
 wait_for 60 ping -c 1 -W 1 "198.18.3.$p"
 wait_for 60 ping -c 1 -W 1 "198.18.4.$p"
-out=$(ping -q -c 50 -i 0.02 -W 2 "198.18.3.$p")
-grep -q ' 0% packet loss' <<<"$out" || fail "ib0.8001: $out"
-out=$(ping -q -c 50 -i 0.02 -W 2 "198.18.4.$p")
-grep -q ' 0% packet loss' <<<"$out" || fail "ib0.8002: $out"
+ping_burst ib0.8001 "198.18.3.$p"
+ping_burst ib0.8002 "198.18.4.$p"
 # each child joined its own broadcast group and has its own QP
 [[ $(cat /sys/class/net/ib0.8001/broadcast) == *":12:40:1b:80:01:"* ]] || fail "ib0.8001 broadcast"
 [[ $(cut -c1-11 /sys/class/net/ib0.8001/address) != $(cut -c1-11 $sys/address) ]] ||

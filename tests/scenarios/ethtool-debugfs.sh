@@ -67,8 +67,7 @@ if [[ $NODE == a ]]; then
 	wait_for 60 grep -qx 1 /sys/class/net/ib0/carrier
 	signal resized
 	wait_for 60 ping -c 1 -W 1 "$PEER_IB_IP"
-	out=$(ping -q -c 30 -i 0.02 -W 2 "$PEER_IB_IP")
-	grep -q ' 0% packet loss' <<<"$out" || fail "after -G: $out"
+	ping_burst ib0 "$PEER_IB_IP"
 
 	# -c / -C: rxe has no CQ moderation
 	check ethtool -c ib0

@@ -21,8 +21,7 @@ if [[ $NODE == a ]]; then
 	wait_signal flaps-done 300
 	kill "$load" 2>/dev/null || true
 	wait_for 60 ping -c 1 -W 1 "$PEER_IB_IP"
-	out=$(ping -q -c 50 -i 0.02 -W 2 "$PEER_IB_IP")
-	grep -q ' 0% packet loss' <<<"$out" || fail "traffic did not recover: $out"
+	ping_burst ib0 "$PEER_IB_IP"
 	signal a-recovered
 else
 	for round in 1 2 3; do

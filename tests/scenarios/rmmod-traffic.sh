@@ -33,6 +33,5 @@ fi
 kill "$load" "$load6" 2>/dev/null || true
 wait_for 60 grep -qx 1 /sys/class/net/ib0/carrier
 wait_for 60 ping -c 1 -W 1 "$PEER_IB_IP"
-out=$(ping -q -c 50 -i 0.02 -W 2 "$PEER_IB_IP")
-grep -q ' 0% packet loss' <<<"$out" || fail "after reload: $out"
+ping_burst ib0 "$PEER_IB_IP"
 barrier done

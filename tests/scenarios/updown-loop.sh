@@ -36,7 +36,6 @@ else
 fi
 wait_for 60 grep -qx 1 /sys/class/net/ib0/carrier
 wait_for 60 ping -c 1 -W 1 "$PEER_IB_IP"
-out=$(ping -q -c 50 -i 0.02 -W 2 "$PEER_IB_IP")
-grep -q ' 0% packet loss' <<<"$out" || fail "IPv4 after the loop: $out"
+ping_burst ib0 "$PEER_IB_IP"
 wait_for 60 ping -6 -c 1 -W 1 "$PEER_IB_IP6"
 barrier done
