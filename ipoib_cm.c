@@ -45,7 +45,6 @@
 #define IPOIB_CM_RESP_TIMEOUT	20	/* 4.096 us * 2^20, about 4 s */
 #define IPOIB_CM_MAX_RETRIES	8
 #define IPOIB_CM_RNR_RETRY	6
-#define IPOIB_CM_RETRY_COUNT	6
 #define IPOIB_CM_SHUT_GRACE	(2 * HZ) /* flush wait before forcing */
 
 /* Private data of REQ and REP (RFC 4755 section 4.1). */
@@ -600,12 +599,8 @@ static int ipoib_cm_connect(struct ipoib_dev_priv *priv,
 		.responder_resources = 4,
 		.remote_cm_response_timeout = IPOIB_CM_RESP_TIMEOUT,
 		.local_cm_response_timeout = IPOIB_CM_RESP_TIMEOUT,
-		/*
-		 * A few transport retries: a lost peer still fails the
-		 * connection within seconds, a slow one (software RoCE
-		 * under load) does not.
-		 */
-		.retry_count = IPOIB_CM_RETRY_COUNT,
+		/* a lost peer should fail the connection, not stall it */
+		.retry_count = 0,
 		.rnr_retry_count = IPOIB_CM_RNR_RETRY,
 		.max_cm_retries = IPOIB_CM_MAX_RETRIES,
 		.srq = !!priv->cm.srq,
