@@ -29,6 +29,7 @@
 #include <linux/rhashtable.h>
 #include <linux/skbuff.h>
 #include <linux/workqueue.h>
+#include <rdma/ib_cm.h>
 #include <rdma/ib_pack.h>
 #include <rdma/ib_sa.h>
 #include <rdma/ib_verbs.h>
@@ -65,6 +66,24 @@
 #define IPOIB_DEFAULT_QKEY	0x00000b1b
 #define IPOIB_REAP_INTERVAL	HZ
 
+/*
+ * Connected mode (RFC 4755).  A receive buffer is a linear head plus page
+ * fragments, IPOIB_CM_BUF_SIZE bytes in all; receives of up to
+ * IPOIB_CM_COPYBREAK bytes are copied and the buffer reposted.
+ */
+#define IPOIB_CM_MTU		(0x10000 - 0x10)	/* 16-byte aligned */
+#define IPOIB_CM_BUF_SIZE	(IPOIB_CM_MTU + IPOIB_ENCAP_LEN)
+#define IPOIB_CM_HEAD_SIZE	2048
+#define IPOIB_CM_RX_FRAGS	DIV_ROUND_UP(IPOIB_CM_BUF_SIZE - IPOIB_CM_HEAD_SIZE, \
+					     PAGE_SIZE)
+#define IPOIB_CM_RX_SG		(1 + IPOIB_CM_RX_FRAGS)
+#define IPOIB_CM_COPYBREAK	256
+#define IPOIB_CM_NONSRQ_RING	32	/* receives per connection without SRQ */
+#define IPOIB_CM_RX_IDLE	(300 * HZ) /* passive connections reaped after */
+#define IPOIB_CM_RETRY		(10 * HZ) /* wait after a failed connect */
+/* work request IDs of connected-mode buffers carry this bit */
+#define IPOIB_WR_CM		BIT_ULL(32)
+
 /* priv->flags */
 enum {
 	IPOIB_FLAG_INITIALIZED,	/* ipoib_dev_init() done, transport exists */
@@ -77,6 +96,17 @@ enum {
 	IPOIB_FLAG_MTU_SYNC,	/* MTU set by the driver, not the user */
 	IPOIB_FLAG_MCAST_REJOIN, /* restart task: leave and rejoin everything */
 	IPOIB_FLAG_NOTIFY_PEERS, /* address changed: announce it at carrier on */
+	IPOIB_FLAG_ADMIN_CM,	/* connected mode chosen (sysfs/netlink mode) */
+};
+
+/* cm_conn->flags */
+enum {
+	IPOIB_CM_PASSIVE,	/* the peer connected to us: we receive */
+	IPOIB_CM_NEED_START,	/* active, waiting for the start task */
+	IPOIB_CM_CONNECTED,	/* active: REP handled, sends go over RC */
+	IPOIB_CM_DEAD,		/* on cm.dead_list, being torn down */
+	IPOIB_CM_SHUT,		/* DREQ sent and QP in error: draining */
+	IPOIB_CM_FAILED,	/* never got connected: back off */
 };
 
 /* mcast->flags */
@@ -184,6 +214,43 @@ struct ipoib_path {
 	} fab;
 };
 
+struct ipoib_cm_rx_buf {
+	struct sk_buff *skb;
+	u64 mapping[IPOIB_CM_RX_SG];
+};
+
+/*
+ * One RC connection.  An active one belongs to a neighbour and sends; a
+ * passive one receives, on the shared receive queue or, without one, on
+ * its own ring.  Its list linkage and neigh are under priv->lock; its QP
+ * (the pointer, never dereferenced: a completion may outlive the QP) maps
+ * to it in priv->cm.qps, looked up under RCU by the completion handlers.
+ * Teardown (on priv->wq, or in ipoib_cm_dev_stop) destroys the cm_id
+ * before the QP, and frees the connection after an RCU grace period.
+ */
+struct ipoib_cm_conn {
+	struct ipoib_dev_priv *priv;
+	struct list_head list;
+	unsigned long flags;
+	struct ib_cm_id *id;
+	struct ib_qp *qp;
+	u32 qpn;			/* the QP's number, for messages */
+	struct rhash_head node;		/* priv->cm.qps, keyed by qp */
+	unsigned long stamp;		/* passive: last receive (jiffies) */
+	/* active */
+	struct ipoib_neigh *neigh;	/* NULL once dead */
+	u8 daddr[IPOIB_ALEN];
+	unsigned int mtu;		/* largest IP packet the peer takes */
+	struct ipoib_tx_buf *tx_ring;	/* priv->sendq_size entries */
+	unsigned int tx_head;		/* xmit (tx lock) */
+	unsigned int tx_tail;		/* send completions */
+	struct sk_buff_head requeue;	/* sends parked when it died */
+	/* passive without SRQ */
+	struct ipoib_cm_rx_buf *rx_ring;
+	unsigned int rx_posted;		/* NAPI, or the drain with NAPI off */
+	struct rcu_head rcu;
+};
+
 /* Per-hardware-address state, in an RCU hash table (priv->neigh_table). */
 struct ipoib_neigh {
 	u8 daddr[IPOIB_ALEN];		/* key */
@@ -191,6 +258,8 @@ struct ipoib_neigh {
 	struct list_head list;		/* path->neigh_list, under priv->lock */
 	struct ipoib_path *path;
 	struct ipoib_ah __rcu *ah;	/* written under priv->lock */
+	struct ipoib_cm_conn __rcu *cm;	/* written under priv->lock */
+	unsigned long cm_retry_at;	/* no new connection before */
 	struct sk_buff_head queue;
 	unsigned long alive;		/* jiffies of the last send */
 	bool dead;			/* unhashed; under priv->lock */
@@ -207,6 +276,43 @@ struct ipoib_rx_drops {
 	u64 oversize;
 	u64 own_echo;
 	u64 no_buffer;
+};
+
+/* Connected-mode state of one interface. */
+struct ipoib_cm {
+	bool supported;			/* the port does RC over ib_cm */
+	/*
+	 * open_sem: write-held while the listener and the SRQ are set up or
+	 * torn down; the REQ handler holds it for reading.  Never taken
+	 * with priv->lock held; the REQ handler never takes rtnl.
+	 */
+	struct rw_semaphore open_sem;
+	bool open;			/* accepting connections; open_sem */
+	bool listen_was_open;		/* rtnl: open ran, stop_finish pending */
+	struct ib_cm_id *listen;
+	struct ib_srq *srq;
+	struct ipoib_cm_rx_buf *srq_ring;
+	unsigned int srq_size;
+	/* fill_lock: posting the SRQ ring; taken under open_sem (read) */
+	struct mutex fill_lock;
+	bool srq_filled;
+	unsigned int nonsrq_max;	/* passive connections without SRQ */
+	/* lists of struct ipoib_cm_conn, under priv->lock */
+	struct list_head tx_list;
+	struct list_head rx_list;
+	struct list_head dead_list;
+	unsigned int rx_count;
+	struct rhashtable qps;		/* ib_qp pointer -> conn, while open */
+	atomic_t tx_inflight;		/* RC sends posted, not completed */
+	struct ib_send_wr tx_wr;
+	struct work_struct start_task;	/* on priv->wq */
+	struct work_struct dead_task;	/* on priv->wq */
+	/* statistics */
+	atomic_t tx_conns;
+	u64 tx_packets;
+	u64 rx_packets;
+	u64 tx_ud_fallback;
+	u64 icmp_too_big;
 };
 
 struct ipoib_dev_priv {
@@ -307,6 +413,8 @@ struct ipoib_dev_priv {
 	u64 tx_no_path;
 	u64 tx_queue_full;
 
+	struct ipoib_cm cm;
+
 	struct dentry *mcg_dentry;	/* debugfs ipoib/<ifname>_mcg */
 	struct dentry *path_dentry;	/* debugfs ipoib/<ifname>_path */
 };
@@ -345,6 +453,15 @@ struct ipoib_fabric_ops {
 	 * with rtnl held; may sleep.
 	 */
 	void (*mcast_leave)(struct ipoib_dev_priv *priv, struct ipoib_mcast *mcast);
+	/*
+	 * The primary path of a connection request to @path's GID (resolved:
+	 * path->ah is set), with priv->lock held; no sleeping.  RoCE returns
+	 * a reference to the source GID attribute in *sgid_attr, which the
+	 * caller puts; InfiniBand leaves it NULL.
+	 */
+	int (*cm_path)(struct ipoib_dev_priv *priv, struct ipoib_path *path,
+		       struct sa_path_rec *rec,
+		       const struct ib_gid_attr **sgid_attr);
 	/* link speed in Mb/s for ethtool, or SPEED_UNKNOWN (rtnl held) */
 	u32 (*link_speed)(struct ipoib_dev_priv *priv);
 	/* true when user space joined this group itself (umcast) */
@@ -362,6 +479,7 @@ extern int ipoib_sendq_size;
 extern int ipoib_recvq_size;
 extern int ipoib_debug_level;
 extern int ipoib_mcast_debug_level;
+extern int ipoib_max_nonsrq_conn_qp;
 
 /* main */
 extern struct rtnl_link_ops ipoib_link_ops;
@@ -415,6 +533,50 @@ void ipoib_flush_light_work(struct work_struct *work);
 void ipoib_flush_normal_work(struct work_struct *work);
 void ipoib_flush_heavy_work(struct work_struct *work);
 int ipoib_set_qkey(struct ipoib_dev_priv *priv, u32 qkey);
+int ipoib_tx_map(struct ipoib_dev_priv *priv, struct ipoib_tx_buf *tx,
+		 struct sk_buff *skb);
+void ipoib_tx_unmap(struct ipoib_dev_priv *priv, struct ipoib_tx_buf *tx);
+void ipoib_tx_maybe_stop(struct ipoib_dev_priv *priv);
+void ipoib_tx_maybe_wake(struct ipoib_dev_priv *priv);
+unsigned int ipoib_tx_budget(struct ipoib_dev_priv *priv);
+void ipoib_rx_pass_up(struct ipoib_dev_priv *priv, struct sk_buff *skb);
+unsigned int ipoib_mtu_limit(struct ipoib_dev_priv *priv);
+void ipoib_update_max_mtu(struct ipoib_dev_priv *priv);
+int ipoib_set_mode(struct ipoib_dev_priv *priv, bool connected,
+		   struct netlink_ext_ack *extack);
+
+/* connected mode */
+static inline bool ipoib_cm_admin(const struct ipoib_dev_priv *priv)
+{
+	return test_bit(IPOIB_FLAG_ADMIN_CM, &priv->flags);
+}
+
+static inline bool ipoib_wr_is_cm(u64 wr_id)
+{
+	return wr_id & IPOIB_WR_CM;
+}
+
+void ipoib_cm_setup(struct ipoib_dev_priv *priv);
+unsigned int ipoib_cm_recv_cq_extra(struct ipoib_dev_priv *priv);
+int ipoib_cm_dev_open(struct ipoib_dev_priv *priv);
+void ipoib_cm_dev_stop(struct ipoib_dev_priv *priv);
+void ipoib_cm_dev_stop_finish(struct ipoib_dev_priv *priv);
+bool ipoib_cm_drained(struct ipoib_dev_priv *priv);
+void ipoib_cm_rx_complete(struct ipoib_dev_priv *priv, struct ib_wc *wc,
+			  bool drain);
+void ipoib_cm_tx_complete(struct ipoib_dev_priv *priv, struct ib_wc *wc,
+			  int budget);
+void ipoib_cm_send(struct ipoib_dev_priv *priv, struct sk_buff *skb,
+		   struct ipoib_cm_conn *conn);
+struct ipoib_cm_conn *ipoib_cm_xmit_locked(struct ipoib_dev_priv *priv,
+					   struct ipoib_neigh *neigh,
+					   struct sk_buff *skb, bool *queued);
+void ipoib_cm_neigh_detach(struct ipoib_dev_priv *priv,
+			   struct ipoib_neigh *neigh);
+void ipoib_cm_flush_tx(struct ipoib_dev_priv *priv);
+void ipoib_cm_reap(struct ipoib_dev_priv *priv);
+void ipoib_cm_too_big(struct ipoib_dev_priv *priv, struct sk_buff *skb,
+		      unsigned int mtu);
 
 /* multicast */
 void ipoib_mcast_init(struct ipoib_dev_priv *priv);
@@ -450,6 +612,7 @@ enum ipoib_fault_site {
 	IPOIB_FAULT_QP_CREATE,
 	IPOIB_FAULT_CQ_CREATE,
 	IPOIB_FAULT_RX_ALLOC,
+	IPOIB_FAULT_SRQ_CREATE,
 	IPOIB_FAULT_NR,
 };
 

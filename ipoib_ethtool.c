@@ -42,6 +42,12 @@ enum {
 	IPOIB_STAT_TX_DROPPED,
 	IPOIB_STAT_TX_NO_PATH,
 	IPOIB_STAT_TX_QUEUE_FULL,
+	IPOIB_STAT_CM_TX_CONNS,
+	IPOIB_STAT_CM_RX_CONNS,
+	IPOIB_STAT_CM_TX_PACKETS,
+	IPOIB_STAT_CM_RX_PACKETS,
+	IPOIB_STAT_CM_TX_UD_FALLBACK,
+	IPOIB_STAT_CM_ICMP_TOO_BIG,
 	IPOIB_STAT_NR,
 };
 
@@ -63,6 +69,12 @@ static const char ipoib_stat_names[IPOIB_STAT_NR][ETH_GSTRING_LEN] = {
 	[IPOIB_STAT_TX_DROPPED]		= "tx_dropped",
 	[IPOIB_STAT_TX_NO_PATH]		= "tx_no_path",
 	[IPOIB_STAT_TX_QUEUE_FULL]	= "tx_queue_full",
+	[IPOIB_STAT_CM_TX_CONNS]	= "cm_tx_conns",
+	[IPOIB_STAT_CM_RX_CONNS]	= "cm_rx_conns",
+	[IPOIB_STAT_CM_TX_PACKETS]	= "cm_tx_packets",
+	[IPOIB_STAT_CM_RX_PACKETS]	= "cm_rx_packets",
+	[IPOIB_STAT_CM_TX_UD_FALLBACK]	= "cm_tx_ud_fallback",
+	[IPOIB_STAT_CM_ICMP_TOO_BIG]	= "cm_icmp_too_big",
 };
 
 static int ipoib_get_sset_count(struct net_device *dev, int sset)
@@ -101,6 +113,12 @@ static void ipoib_get_ethtool_stats(struct net_device *dev,
 	data[IPOIB_STAT_TX_DROPPED] = s.tx_dropped;
 	data[IPOIB_STAT_TX_NO_PATH] = READ_ONCE(priv->tx_no_path);
 	data[IPOIB_STAT_TX_QUEUE_FULL] = READ_ONCE(priv->tx_queue_full);
+	data[IPOIB_STAT_CM_TX_CONNS] = atomic_read(&priv->cm.tx_conns);
+	data[IPOIB_STAT_CM_RX_CONNS] = READ_ONCE(priv->cm.rx_count);
+	data[IPOIB_STAT_CM_TX_PACKETS] = READ_ONCE(priv->cm.tx_packets);
+	data[IPOIB_STAT_CM_RX_PACKETS] = READ_ONCE(priv->cm.rx_packets);
+	data[IPOIB_STAT_CM_TX_UD_FALLBACK] = READ_ONCE(priv->cm.tx_ud_fallback);
+	data[IPOIB_STAT_CM_ICMP_TOO_BIG] = READ_ONCE(priv->cm.icmp_too_big);
 }
 
 static int ipoib_get_link_ksettings(struct net_device *dev,

@@ -133,10 +133,11 @@ static void ipoib_sa_path_done(int status, struct sa_path_rec *resp,
 
 	if (!status) {
 		/* Unidirectional queries only return outbound primaries. */
+		spin_lock_irqsave(&priv->lock, flags);
 		path->fab.ib.rec = resp[0];
+		spin_unlock_irqrestore(&priv->lock, flags);
 		status = ib_init_ah_attr_from_path(priv->ca, priv->port,
-						   &path->fab.ib.rec, &attr,
-						   NULL);
+						   &resp[0], &attr, NULL);
 	}
 
 	if (!status) {
@@ -160,6 +161,19 @@ static void ipoib_sa_path_done(int status, struct sa_path_rec *resp,
 	complete(&path->done);
 	spin_unlock_irqrestore(&priv->lock, flags);
 	netdev_put(priv->dev, &tracker);
+}
+
+/* The SA's answer is the connection's primary path (priv->lock held). */
+static int ipoib_sa_cm_path(struct ipoib_dev_priv *priv,
+			    struct ipoib_path *path, struct sa_path_rec *rec,
+			    const struct ib_gid_attr **sgid_attr)
+{
+	lockdep_assert_held(&priv->lock);
+	if (!path->ah)
+		return -EAGAIN;
+	*rec = path->fab.ib.rec;
+	*sgid_attr = NULL;
+	return 0;
 }
 
 static int ipoib_sa_path_resolve(struct ipoib_dev_priv *priv,
@@ -445,6 +459,7 @@ const struct ipoib_fabric_ops ipoib_fabric_ib_ops = {
 	.port_query		= ipoib_sa_port_query,
 	.path_resolve		= ipoib_sa_path_resolve,
 	.path_cancel		= ipoib_sa_path_cancel,
+	.cm_path		= ipoib_sa_cm_path,
 	.mcast_join		= ipoib_sa_mcast_join,
 	.mcast_leave		= ipoib_sa_mcast_leave,
 	.mcast_user_joined	= ipoib_sa_mcast_user_joined,

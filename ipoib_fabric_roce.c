@@ -27,6 +27,11 @@
 #include "ipoib.h"
 
 #define IPOIB_ROCE_HOP_LIMIT	64
+/*
+ * 4.096 us * 2^18, about a second: the RDMA CM assumes a quarter, which
+ * software RoCE under load exceeds, and each overrun costs a retransmission
+ */
+#define IPOIB_ROCE_PACKET_LIFE	18
 
 /* The net_device carrying our GID, with a reference, or NULL. */
 static struct net_device *ipoib_roce_ndev(struct ipoib_dev_priv *priv);
@@ -150,6 +155,45 @@ static void ipoib_roce_path_cancel(struct ipoib_dev_priv *priv,
 		complete(&path->done);
 }
 
+/*
+ * The primary path of a connection request.  Nothing answers path queries
+ * here, so the record is built the way the RDMA CM builds one for RoCE:
+ * resolved already, with the peer's MAC, in the default partition.
+ */
+static int ipoib_roce_cm_path(struct ipoib_dev_priv *priv,
+			      struct ipoib_path *path, struct sa_path_rec *rec,
+			      const struct ib_gid_attr **sgid_attr)
+{
+	const struct ib_gid_attr *attr;
+	u8 dmac[ETH_ALEN];
+
+	lockdep_assert_held(&priv->lock);
+	if (!ipoib_gid_is_link_local(&path->dgid))
+		return -EHOSTUNREACH;
+	attr = rdma_get_gid_attr(priv->ca, priv->port, priv->gid_index);
+	if (IS_ERR(attr))
+		return PTR_ERR(attr);
+
+	memset(rec, 0, sizeof(*rec));
+	rec->rec_type = sa_conv_gid_to_pathrec_type(attr->gid_type);
+	rec->sgid = attr->gid;
+	rec->dgid = path->dgid;
+	rec->hop_limit = IPOIB_ROCE_HOP_LIMIT;
+	rec->reversible = 1;
+	rec->pkey = cpu_to_be16(0xffff);
+	rec->mtu_selector = IB_SA_EQ;
+	rec->mtu = ib_mtu_int_to_enum(priv->max_ib_mtu);
+	rec->rate_selector = IB_SA_EQ;
+	rec->rate = IB_RATE_PORT_CURRENT;
+	rec->packet_life_time_selector = IB_SA_EQ;
+	rec->packet_life_time = IPOIB_ROCE_PACKET_LIFE;
+	rdma_get_ll_mac((struct in6_addr *)path->dgid.raw, dmac);
+	sa_path_set_dmac(rec, dmac);
+	rec->roce.route_resolved = true;
+	*sgid_attr = attr;
+	return 0;
+}
+
 /* Multicast */
 
 static void ipoib_roce_join_work(struct work_struct *work)
@@ -233,6 +277,7 @@ const struct ipoib_fabric_ops ipoib_fabric_roce_ops = {
 	.port_query		= ipoib_roce_port_query,
 	.path_resolve		= ipoib_roce_path_resolve,
 	.path_cancel		= ipoib_roce_path_cancel,
+	.cm_path		= ipoib_roce_cm_path,
 	.mcast_join		= ipoib_roce_mcast_join,
 	.mcast_leave		= ipoib_roce_mcast_leave,
 	.link_speed		= ipoib_roce_link_speed,

@@ -36,6 +36,7 @@ static struct ipoib_fault ipoib_faults[IPOIB_FAULT_NR] = {
 	[IPOIB_FAULT_QP_CREATE]		= { .name = "qp_create" },
 	[IPOIB_FAULT_CQ_CREATE]		= { .name = "cq_create" },
 	[IPOIB_FAULT_RX_ALLOC]		= { .name = "rx_alloc" },
+	[IPOIB_FAULT_SRQ_CREATE]	= { .name = "srq_create" },
 };
 
 static struct dentry *ipoib_debug_root;

@@ -85,7 +85,8 @@ int ipoib_transport_init(struct ipoib_dev_priv *priv, unsigned int recvq_size,
 		goto err_tx_ring;
 	}
 
-	cq_attr.cqe = priv->recvq_size;
+	/* connected-mode receives complete here too */
+	cq_attr.cqe = priv->recvq_size + ipoib_cm_recv_cq_extra(priv);
 	ret = ipoib_fault_inject(IPOIB_FAULT_CQ_CREATE);
 	priv->recv_cq = ret ? ERR_PTR(ret) :
 		ib_create_cq(ca, ipoib_recv_cq_event, NULL, priv, &cq_attr);
@@ -293,8 +294,6 @@ static void ipoib_rx_deliver(struct ipoib_dev_priv *priv, struct ib_wc *wc,
 {
 	struct net_device *dev = priv->dev;
 	const struct ib_grh *grh = (const struct ib_grh *)skb->data;
-	struct ipoib_header *hdr;
-	u8 *pseudo;
 
 	if (unlikely(wc->byte_len < IPOIB_GRH_LEN + IPOIB_ENCAP_LEN)) {
 		priv->rx_drops.short_frame++;
@@ -322,6 +321,30 @@ static void ipoib_rx_deliver(struct ipoib_dev_priv *priv, struct ib_wc *wc,
 		skb->pkt_type = PACKET_HOST;
 
 	skb_pull(skb, IPOIB_GRH_LEN);
+	if (unlikely(skb->len > dev->max_mtu + IPOIB_ENCAP_LEN)) {
+		priv->rx_drops.oversize++;
+		DEV_STATS_INC(dev, rx_length_errors);
+		DEV_STATS_INC(dev, rx_errors);
+		goto drop;
+	}
+	ipoib_rx_pass_up(priv, skb);
+	return;
+
+drop:
+	DEV_STATS_INC(dev, rx_dropped);
+	dev_kfree_skb_any(skb);
+}
+
+/*
+ * Hand a received frame to the stack: @skb->data is the encapsulation
+ * header, skb->pkt_type is set.  Frames of either QP type come here.
+ */
+void ipoib_rx_pass_up(struct ipoib_dev_priv *priv, struct sk_buff *skb)
+{
+	struct net_device *dev = priv->dev;
+	struct ipoib_header *hdr;
+	u8 *pseudo;
+
 	hdr = (struct ipoib_header *)skb->data;
 	skb_pull(skb, IPOIB_ENCAP_LEN);
 
@@ -333,12 +356,6 @@ static void ipoib_rx_deliver(struct ipoib_dev_priv *priv, struct ib_wc *wc,
 	if (unlikely(!ipoib_rx_header_ok(skb, hdr->proto))) {
 		priv->rx_drops.bad_header++;
 		DEV_STATS_INC(dev, rx_frame_errors);
-		DEV_STATS_INC(dev, rx_errors);
-		goto drop;
-	}
-	if (unlikely(skb->len > dev->max_mtu)) {
-		priv->rx_drops.oversize++;
-		DEV_STATS_INC(dev, rx_length_errors);
 		DEV_STATS_INC(dev, rx_errors);
 		goto drop;
 	}
@@ -436,8 +453,14 @@ int ipoib_recv_poll(struct napi_struct *napi, int budget)
 		int n = ib_poll_cq(priv->recv_cq, want, priv->rx_wc);
 		int i;
 
-		for (i = 0; i < n; i++)
-			ipoib_rx_complete(priv, &priv->rx_wc[i], false);
+		for (i = 0; i < n; i++) {
+			struct ib_wc *wc = &priv->rx_wc[i];
+
+			if (ipoib_wr_is_cm(wc->wr_id))
+				ipoib_cm_rx_complete(priv, wc, false);
+			else
+				ipoib_rx_complete(priv, wc, false);
+		}
 		done += max(n, 0);
 		if (n < want)
 			break;
@@ -452,8 +475,7 @@ int ipoib_recv_poll(struct napi_struct *napi, int budget)
 
 /* Send ring */
 
-static void ipoib_tx_unmap(struct ipoib_dev_priv *priv,
-			   struct ipoib_tx_buf *tx)
+void ipoib_tx_unmap(struct ipoib_dev_priv *priv, struct ipoib_tx_buf *tx)
 {
 	struct sk_buff *skb = tx->skb;
 	unsigned int i;
@@ -466,8 +488,8 @@ static void ipoib_tx_unmap(struct ipoib_dev_priv *priv,
 				  DMA_TO_DEVICE);
 }
 
-static int ipoib_tx_map(struct ipoib_dev_priv *priv, struct ipoib_tx_buf *tx,
-			struct sk_buff *skb)
+int ipoib_tx_map(struct ipoib_dev_priv *priv, struct ipoib_tx_buf *tx,
+		 struct sk_buff *skb)
 {
 	struct ib_device *ca = priv->ca;
 	unsigned int i;
@@ -509,6 +531,37 @@ static unsigned int ipoib_tx_space(struct ipoib_dev_priv *priv)
 }
 
 /*
+ * Sends in flight, UD and connected together, never exceed the send queue
+ * size: that bounds every ring and the send CQ.
+ */
+unsigned int ipoib_tx_budget(struct ipoib_dev_priv *priv)
+{
+	int left = ipoib_tx_space(priv) - atomic_read(&priv->cm.tx_inflight);
+
+	return max(left, 0);
+}
+
+/* Stop before the last free slot is used, so completions can wake us. */
+void ipoib_tx_maybe_stop(struct ipoib_dev_priv *priv)
+{
+	if (ipoib_tx_budget(priv) <= 1) {
+		netif_stop_queue(priv->dev);
+		smp_mb(); /* pairs with ipoib_tx_maybe_wake() */
+		if (ipoib_tx_budget(priv) > 1)
+			netif_start_queue(priv->dev);
+	}
+}
+
+void ipoib_tx_maybe_wake(struct ipoib_dev_priv *priv)
+{
+	smp_mb(); /* pairs with ipoib_tx_maybe_stop() */
+	if (unlikely(netif_queue_stopped(priv->dev)) &&
+	    ipoib_tx_budget(priv) > priv->sendq_size / 2 &&
+	    test_bit(IPOIB_FLAG_OPER_UP, &priv->flags))
+		netif_wake_queue(priv->dev);
+}
+
+/*
  * Post one UD send.  Runs in ndo_start_xmit (tx lock held), inside an RCU
  * read section that keeps @ah alive; @skb->data is the encapsulation header.
  */
@@ -520,11 +573,11 @@ netdev_tx_t ipoib_send(struct ipoib_dev_priv *priv, struct sk_buff *skb,
 	struct ipoib_tx_buf *tx = &priv->tx_ring[head & (priv->sendq_size - 1)];
 	unsigned int len = skb->len;
 
-	if (unlikely(len > dev->mtu + IPOIB_ENCAP_LEN)) {
+	if (unlikely(len > ipoib_ud_mtu(priv->max_ib_mtu) + IPOIB_ENCAP_LEN)) {
 		DEV_STATS_INC(dev, tx_errors);
 		goto drop;
 	}
-	if (unlikely(!ipoib_tx_space(priv))) {
+	if (unlikely(!ipoib_tx_budget(priv))) {
 		/* the queue is stopped before this can happen */
 		priv->tx_queue_full++;
 		goto drop;
@@ -541,24 +594,19 @@ netdev_tx_t ipoib_send(struct ipoib_dev_priv *priv, struct sk_buff *skb,
 	priv->tx_wr.remote_qpn = qpn;
 	priv->tx_wr.remote_qkey = priv->qkey;
 
-	/* stop before posting the last free slot, so completions can wake us */
-	if (ipoib_tx_space(priv) <= 1) {
-		netif_stop_queue(dev);
-		smp_mb(); /* pairs with ipoib_send_poll() */
-		if (ipoib_tx_space(priv) > 1)
-			netif_start_queue(dev);
-	}
+	/* the slot counts as used from here, for the budget */
+	WRITE_ONCE(priv->tx_head, head + 1);
+	ipoib_tx_maybe_stop(priv);
 
 	if (unlikely(ib_post_send(priv->qp, &priv->tx_wr.wr, NULL))) {
+		WRITE_ONCE(priv->tx_head, head);
 		ipoib_tx_unmap(priv, tx);
 		tx->skb = NULL;
 		DEV_STATS_INC(dev, tx_errors);
-		if (netif_queue_stopped(dev) && ipoib_tx_space(priv) > 1)
-			netif_wake_queue(dev);
+		ipoib_tx_maybe_wake(priv);
 		goto drop;
 	}
 
-	WRITE_ONCE(priv->tx_head, head + 1);
 	ah->last_send = head + 1;
 	DEV_STATS_INC(dev, tx_packets);
 	DEV_STATS_ADD(dev, tx_bytes, len);
@@ -600,7 +648,6 @@ int ipoib_send_poll(struct napi_struct *napi, int budget)
 {
 	struct ipoib_dev_priv *priv =
 		container_of(napi, struct ipoib_dev_priv, send_napi);
-	struct net_device *dev = priv->dev;
 	int done = 0;
 
 	while (done < budget) {
@@ -608,18 +655,20 @@ int ipoib_send_poll(struct napi_struct *napi, int budget)
 		int n = ib_poll_cq(priv->send_cq, want, priv->tx_wc);
 		int i;
 
-		for (i = 0; i < n; i++)
-			ipoib_tx_complete(priv, &priv->tx_wc[i], budget);
+		for (i = 0; i < n; i++) {
+			struct ib_wc *wc = &priv->tx_wc[i];
+
+			if (ipoib_wr_is_cm(wc->wr_id))
+				ipoib_cm_tx_complete(priv, wc, budget);
+			else
+				ipoib_tx_complete(priv, wc, budget);
+		}
 		done += max(n, 0);
 		if (n < want)
 			break;
 	}
 
-	smp_mb(); /* pairs with the stop in ipoib_send() */
-	if (unlikely(netif_queue_stopped(dev)) &&
-	    ipoib_tx_space(priv) > priv->sendq_size / 2 &&
-	    test_bit(IPOIB_FLAG_OPER_UP, &priv->flags))
-		netif_wake_queue(dev);
+	ipoib_tx_maybe_wake(priv);
 
 	if (done < budget && napi_complete_done(napi, done) &&
 	    ib_req_notify_cq(priv->send_cq, IB_CQ_NEXT_COMP |
@@ -680,16 +729,29 @@ static void ipoib_drain(struct ipoib_dev_priv *priv)
 
 		while ((n = ib_poll_cq(priv->recv_cq, IPOIB_NUM_WC,
 				       priv->rx_wc)) > 0)
-			for (i = 0; i < n; i++)
-				ipoib_rx_complete(priv, &priv->rx_wc[i], true);
+			for (i = 0; i < n; i++) {
+				struct ib_wc *wc = &priv->rx_wc[i];
+
+				if (ipoib_wr_is_cm(wc->wr_id))
+					ipoib_cm_rx_complete(priv, wc, true);
+				else
+					ipoib_rx_complete(priv, wc, true);
+			}
 		while ((n = ib_poll_cq(priv->send_cq, IPOIB_NUM_WC,
 				       priv->tx_wc)) > 0)
-			for (i = 0; i < n; i++)
-				ipoib_tx_complete(priv, &priv->tx_wc[i], 0);
+			for (i = 0; i < n; i++) {
+				struct ib_wc *wc = &priv->tx_wc[i];
+
+				if (ipoib_wr_is_cm(wc->wr_id))
+					ipoib_cm_tx_complete(priv, wc, 0);
+				else
+					ipoib_tx_complete(priv, wc, 0);
+			}
 
 		for (i = 0; i < priv->recvq_size; i++)
 			rx_left |= !!priv->rx_ring[i].skb;
-		if (!rx_left && priv->tx_head == priv->tx_tail)
+		if (!rx_left && priv->tx_head == priv->tx_tail &&
+		    ipoib_cm_drained(priv))
 			return;
 		if (time_after(jiffies, deadline))
 			break;
@@ -744,7 +806,10 @@ int ipoib_ib_dev_open(struct ipoib_dev_priv *priv)
 	ib_req_notify_cq(priv->recv_cq, IB_CQ_NEXT_COMP);
 	ib_req_notify_cq(priv->send_cq, IB_CQ_NEXT_COMP);
 	/* completions that raced with the arming above */
-	napi_schedule(&priv->recv_napi);
+	ipoib_napi_kick(&priv->recv_napi);
+
+	/* without connected mode we still work, in datagram mode */
+	ipoib_cm_dev_open(priv);
 	return 0;
 
 err_rx:
@@ -759,9 +824,11 @@ void ipoib_ib_dev_stop(struct ipoib_dev_priv *priv)
 	napi_disable(&priv->recv_napi);
 	napi_disable(&priv->send_napi);
 
+	ipoib_cm_dev_stop(priv);
 	if (ipoib_qp_to(priv, IB_QPS_ERR))
 		ipoib_warn(priv, "QP to ERR failed\n");
 	ipoib_drain(priv);
+	ipoib_cm_dev_stop_finish(priv);
 	if (ipoib_qp_to(priv, IB_QPS_RESET))
 		ipoib_warn(priv, "QP to RESET failed\n");
 
@@ -799,10 +866,10 @@ int ipoib_ib_up(struct ipoib_dev_priv *priv)
 	}
 
 	/* the port MTU may have changed while we were down */
-	dev->max_mtu = ipoib_ud_mtu(priv->max_ib_mtu);
-	priv->mcast_mtu = dev->max_mtu;
+	priv->mcast_mtu = ipoib_ud_mtu(priv->max_ib_mtu);
+	ipoib_update_max_mtu(priv);
 	priv->admin_mtu = min(priv->admin_mtu, dev->max_mtu);
-	if (dev->mtu > dev->max_mtu)
+	if (dev->mtu > ipoib_mtu_limit(priv))
 		ipoib_apply_mtu(priv);
 
 	ret = ipoib_ib_dev_open(priv);

@@ -42,6 +42,30 @@ module_param_named(mcast_debug_level, ipoib_mcast_debug_level, int, 0644);
 MODULE_PARM_DESC(mcast_debug_level,
 		 "Enable multicast debug messages when > 0 (default 0)");
 
+int ipoib_max_nonsrq_conn_qp __read_mostly = 128;
+
+static int ipoib_set_nonsrq(const char *val, const struct kernel_param *kp)
+{
+	int n, ret;
+
+	ret = kstrtoint(val, 0, &n);
+	if (ret)
+		return ret;
+	if (n < 1 || n > 1024)
+		return -EINVAL;
+	*(int *)kp->arg = n;
+	return 0;
+}
+
+static const struct kernel_param_ops ipoib_nonsrq_ops = {
+	.set = ipoib_set_nonsrq,
+	.get = param_get_int,
+};
+module_param_cb(max_nonsrq_conn_qp, &ipoib_nonsrq_ops,
+		&ipoib_max_nonsrq_conn_qp, 0444);
+MODULE_PARM_DESC(max_nonsrq_conn_qp,
+		 "Connected mode on devices without SRQ: most receive connections per interface (1-1024, default 128)");
+
 struct workqueue_struct *ipoib_flush_wq;
 
 /* Port interfaces of one RDMA device, the IB client's data. */
@@ -172,6 +196,7 @@ static void ipoib_neigh_kill(struct ipoib_dev_priv *priv,
 	rhashtable_remove_fast(&priv->neigh_table, &neigh->node,
 			       ipoib_neigh_params);
 	list_del(&neigh->list);
+	ipoib_cm_neigh_detach(priv, neigh);
 	DEV_STATS_ADD(priv->dev, tx_dropped, skb_queue_len(&neigh->queue));
 	__skb_queue_purge(&neigh->queue);
 	call_rcu(&neigh->rcu, ipoib_neigh_free_rcu);
@@ -462,13 +487,39 @@ void ipoib_flush_paths(struct ipoib_dev_priv *priv)
 
 /* Transmit */
 
+/* Connected mode is wanted for this destination. */
+static bool ipoib_cm_wanted(struct ipoib_dev_priv *priv, const u8 *daddr)
+{
+	return ipoib_cm_admin(priv) && (daddr[0] & IPOIB_HWADDR_CM) &&
+	       priv->cm.supported;
+}
+
+/* Unicast over UD; in connected mode a packet too big for it bounces. */
+static void ipoib_ud_unicast(struct ipoib_dev_priv *priv, struct sk_buff *skb,
+			     struct ipoib_ah *ah, const u8 *daddr)
+{
+	unsigned int mtu = ipoib_ud_mtu(priv->max_ib_mtu);
+
+	if (ipoib_cm_admin(priv)) {
+		if (skb->len > mtu + IPOIB_ENCAP_LEN) {
+			ipoib_cm_too_big(priv, skb, mtu);
+			return;
+		}
+		if (daddr[0] & IPOIB_HWADDR_CM)
+			priv->cm.tx_ud_fallback++;
+	}
+	ipoib_send(priv, skb, ah, ipoib_hwaddr_qpn(daddr));
+}
+
 static void ipoib_unicast_slow(struct ipoib_dev_priv *priv,
 			       struct sk_buff *skb, const u8 *daddr)
 {
+	struct ipoib_cm_conn *conn = NULL;
 	struct ipoib_neigh *neigh;
 	struct ipoib_path *path;
 	struct ipoib_ah *ah = NULL;
 	unsigned long flags;
+	bool queued;
 
 	spin_lock_irqsave(&priv->lock, flags);
 	neigh = rhashtable_lookup_fast(&priv->neigh_table, daddr,
@@ -483,6 +534,17 @@ static void ipoib_unicast_slow(struct ipoib_dev_priv *priv,
 	path = neigh->path;
 	ah = rcu_dereference_protected(neigh->ah, lockdep_is_held(&priv->lock));
 	if (ah) {
+		/* RCU covers a connection returned until we sent on it */
+		rcu_read_lock();
+		if (ipoib_cm_wanted(priv, daddr)) {
+			WRITE_ONCE(neigh->alive, jiffies);
+			conn = ipoib_cm_xmit_locked(priv, neigh, skb, &queued);
+			if (queued) {
+				spin_unlock_irqrestore(&priv->lock, flags);
+				rcu_read_unlock();
+				return;
+			}
+		}
 		kref_get(&ah->ref);
 		spin_unlock_irqrestore(&priv->lock, flags);
 		goto send;
@@ -503,8 +565,10 @@ drop:
 	return;
 
 send:
-	rcu_read_lock();
-	ipoib_send(priv, skb, ah, ipoib_hwaddr_qpn(daddr));
+	if (conn)
+		ipoib_cm_send(priv, skb, conn);
+	else
+		ipoib_ud_unicast(priv, skb, ah, daddr);
 	rcu_read_unlock();
 	ipoib_put_ah(ah);
 }
@@ -513,6 +577,7 @@ static netdev_tx_t ipoib_start_xmit(struct sk_buff *skb,
 				    struct net_device *dev)
 {
 	struct ipoib_dev_priv *priv = ipoib_priv(dev);
+	struct ipoib_cm_conn *conn;
 	struct ipoib_neigh *neigh;
 	struct ipoib_ah *ah;
 	u8 daddr[IPOIB_ALEN];
@@ -539,10 +604,18 @@ static netdev_tx_t ipoib_start_xmit(struct sk_buff *skb,
 	if (likely(ah)) {
 		if (time_after(jiffies, READ_ONCE(neigh->alive)))
 			WRITE_ONCE(neigh->alive, jiffies);
-		ipoib_send(priv, skb, ah,
-			   ipoib_hwaddr_qpn(daddr));
-		rcu_read_unlock();
-		return NETDEV_TX_OK;
+		if (!ipoib_cm_wanted(priv, daddr)) {
+			ipoib_ud_unicast(priv, skb, ah, daddr);
+			rcu_read_unlock();
+			return NETDEV_TX_OK;
+		}
+		conn = rcu_dereference(neigh->cm);
+		if (conn && test_bit(IPOIB_CM_CONNECTED, &conn->flags)) {
+			ipoib_cm_send(priv, skb, conn);
+			rcu_read_unlock();
+			return NETDEV_TX_OK;
+		}
+		/* connecting, backing off, or no connection yet */
 	}
 	rcu_read_unlock();
 
@@ -602,14 +675,29 @@ void ipoib_set_dev_features(struct ipoib_dev_priv *priv)
 }
 
 /*
- * MTU: the smaller of what the user asked for and what the broadcast group
- * and the port allow.  Called with rtnl held.
+ * The largest MTU the mode allows: a connection's in connected mode, the
+ * broadcast group's (within the port's) in datagram mode.
+ */
+unsigned int ipoib_mtu_limit(struct ipoib_dev_priv *priv)
+{
+	return ipoib_cm_admin(priv) ? IPOIB_CM_MTU : READ_ONCE(priv->mcast_mtu);
+}
+
+void ipoib_update_max_mtu(struct ipoib_dev_priv *priv)
+{
+	priv->dev->max_mtu = ipoib_cm_admin(priv) ? IPOIB_CM_MTU :
+			     ipoib_ud_mtu(priv->max_ib_mtu);
+}
+
+/*
+ * MTU: the smaller of what the user asked for and what the mode, the
+ * broadcast group and the port allow.  Called with rtnl held.
  */
 int ipoib_apply_mtu(struct ipoib_dev_priv *priv)
 {
 	struct net_device *dev = priv->dev;
 	unsigned int mtu = ipoib_effective_mtu(priv->admin_mtu,
-					       READ_ONCE(priv->mcast_mtu));
+					       ipoib_mtu_limit(priv));
 	int ret;
 
 	ASSERT_RTNL();
@@ -630,7 +718,7 @@ static int ipoib_change_mtu(struct net_device *dev, int new_mtu)
 	/* the core already refused anything above dev->max_mtu */
 	if (!test_bit(IPOIB_FLAG_MTU_SYNC, &priv->flags)) {
 		priv->admin_mtu = new_mtu;
-		new_mtu = min_t(unsigned int, new_mtu, priv->mcast_mtu);
+		new_mtu = min_t(unsigned int, new_mtu, ipoib_mtu_limit(priv));
 	}
 	WRITE_ONCE(dev->mtu, new_mtu);
 	return 0;
@@ -677,6 +765,40 @@ static int ipoib_stop(struct net_device *dev)
 	return 0;
 }
 
+/*
+ * sysfs mode and IFLA_IPOIB_MODE.  Connected mode raises the MTU to what a
+ * connection carries; datagram mode takes connections down and brings the
+ * MTU back within the broadcast group's.  rtnl held.
+ */
+int ipoib_set_mode(struct ipoib_dev_priv *priv, bool connected,
+		   struct netlink_ext_ack *extack)
+{
+	struct net_device *dev = priv->dev;
+
+	ASSERT_RTNL();
+	if (connected == ipoib_cm_admin(priv))
+		return 0;
+	if (connected && !priv->cm.supported) {
+		NL_SET_ERR_MSG(extack, "the port cannot do connected mode");
+		return -EOPNOTSUPP;
+	}
+
+	if (connected) {
+		set_bit(IPOIB_FLAG_ADMIN_CM, &priv->flags);
+		ipoib_update_max_mtu(priv);
+		priv->admin_mtu = IPOIB_CM_MTU;
+		netdev_info(dev, "connected mode: multicast larger than %u bytes is dropped\n",
+			    READ_ONCE(priv->mcast_mtu));
+	} else {
+		clear_bit(IPOIB_FLAG_ADMIN_CM, &priv->flags);
+		ipoib_cm_flush_tx(priv);
+		ipoib_update_max_mtu(priv);
+		priv->admin_mtu = min(priv->admin_mtu, dev->max_mtu);
+	}
+	ipoib_apply_mtu(priv);
+	return 0;
+}
+
 static void ipoib_set_rx_mode(struct net_device *dev)
 {
 	struct ipoib_dev_priv *priv = ipoib_priv(dev);
@@ -691,6 +813,7 @@ static void ipoib_reap_work(struct work_struct *work)
 		container_of(work, struct ipoib_dev_priv, reap_task.work);
 
 	ipoib_reap_dead_ahs(priv, false);
+	ipoib_cm_reap(priv);
 	if (ipoib_neigh_gc(priv) && ipoib_rtnl_lock_or_bail(priv)) {
 		ipoib_mcast_reap_sendonly(priv);
 		rtnl_unlock();
@@ -705,6 +828,9 @@ void ipoib_set_dev_addr(struct ipoib_dev_priv *priv)
 	u8 addr[IPOIB_ALEN];
 
 	ipoib_hwaddr_build(addr, priv->qp->qp_num, &priv->local_gid);
+	/* we accept connections in either mode (RFC 4755 section 3) */
+	if (priv->cm.supported)
+		addr[0] |= IPOIB_HWADDR_CM;
 	dev_addr_set(priv->dev, addr);
 }
 
@@ -791,8 +917,14 @@ static int ipoib_dev_init(struct net_device *dev)
 	if (ret)
 		goto err_fabric;
 
-	dev->max_mtu = ipoib_ud_mtu(priv->max_ib_mtu);
-	priv->mcast_mtu = dev->max_mtu;
+	/* a link created in connected mode (netlink) */
+	if (ipoib_cm_admin(priv) && !priv->cm.supported) {
+		ipoib_warn(priv, "the port cannot do connected mode\n");
+		ret = -EOPNOTSUPP;
+		goto err_transport;
+	}
+	priv->mcast_mtu = ipoib_ud_mtu(priv->max_ib_mtu);
+	ipoib_update_max_mtu(priv);
 	priv->admin_mtu = dev->max_mtu;
 	dev->mtu = dev->max_mtu;
 
@@ -808,6 +940,8 @@ static int ipoib_dev_init(struct net_device *dev)
 	set_bit(IPOIB_FLAG_INITIALIZED, &priv->flags);
 	return 0;
 
+err_transport:
+	ipoib_transport_cleanup(priv);
 err_fabric:
 	if (priv->fabric->cleanup)
 		priv->fabric->cleanup(priv);
@@ -911,6 +1045,7 @@ void ipoib_setup(struct net_device *dev)
 	priv->path_tree = RB_ROOT;
 
 	ipoib_mcast_init(priv);
+	ipoib_cm_setup(priv);
 	INIT_DELAYED_WORK(&priv->reap_task, ipoib_reap_work);
 	INIT_WORK(&priv->flush_gid, ipoib_flush_gid_work);
 	INIT_WORK(&priv->flush_light, ipoib_flush_light_work);

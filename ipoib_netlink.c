@@ -19,6 +19,7 @@ static const struct nla_policy ipoib_nl_policy[IFLA_IPOIB_MAX + 1] = {
 static int ipoib_nl_apply(struct ipoib_dev_priv *priv, struct nlattr *data[],
 			  struct netlink_ext_ack *extack)
 {
+	bool registered = priv->dev->reg_state == NETREG_REGISTERED;
 	u16 mode = IPOIB_MODE_DATAGRAM, umcast = 0;
 
 	if (!data)
@@ -33,18 +34,26 @@ static int ipoib_nl_apply(struct ipoib_dev_priv *priv, struct nlattr *data[],
 			return -EINVAL;
 		}
 	}
-	if (mode == IPOIB_MODE_CONNECTED) {
-		NL_SET_ERR_MSG_ATTR(extack, data[IFLA_IPOIB_MODE],
-				    "connected mode is not supported by this build");
-		return -EOPNOTSUPP;
-	}
-	if (mode != IPOIB_MODE_DATAGRAM) {
+	if (mode != IPOIB_MODE_DATAGRAM && mode != IPOIB_MODE_CONNECTED) {
 		NL_SET_ERR_MSG_ATTR(extack, data[IFLA_IPOIB_MODE],
 				    "mode is datagram (0) or connected (1)");
 		return -EINVAL;
 	}
+	/* a new link learns what its port can do in ndo_init */
+	if (mode == IPOIB_MODE_CONNECTED && registered && !priv->cm.supported) {
+		NL_SET_ERR_MSG_ATTR(extack, data[IFLA_IPOIB_MODE],
+				    "the port cannot do connected mode");
+		return -EOPNOTSUPP;
+	}
 
 	/* everything checked: now change state */
+	if (data[IFLA_IPOIB_MODE]) {
+		if (registered)
+			ipoib_set_mode(priv, mode == IPOIB_MODE_CONNECTED,
+				       extack);
+		else if (mode == IPOIB_MODE_CONNECTED)
+			set_bit(IPOIB_FLAG_ADMIN_CM, &priv->flags);
+	}
 	if (data[IFLA_IPOIB_UMCAST]) {
 		if (umcast)
 			set_bit(IPOIB_FLAG_UMCAST, &priv->flags);
@@ -128,7 +137,9 @@ static int ipoib_nl_fill_info(struct sk_buff *skb,
 	struct ipoib_dev_priv *priv = ipoib_priv(dev);
 
 	if (nla_put_u16(skb, IFLA_IPOIB_PKEY, priv->pkey) ||
-	    nla_put_u16(skb, IFLA_IPOIB_MODE, IPOIB_MODE_DATAGRAM) ||
+	    nla_put_u16(skb, IFLA_IPOIB_MODE,
+			ipoib_cm_admin(priv) ? IPOIB_MODE_CONNECTED :
+					       IPOIB_MODE_DATAGRAM) ||
 	    nla_put_u16(skb, IFLA_IPOIB_UMCAST,
 			test_bit(IPOIB_FLAG_UMCAST, &priv->flags)))
 		return -EMSGSIZE;

@@ -52,22 +52,32 @@ static DEVICE_ATTR_RW(umcast);
 static ssize_t mode_show(struct device *d, struct device_attribute *attr,
 			 char *buf)
 {
-	return sysfs_emit(buf, "datagram\n");
+	return sysfs_emit(buf, "%s\n", ipoib_cm_admin(to_priv(d)) ?
+			  "connected" : "datagram");
 }
 
 static ssize_t mode_store(struct device *d, struct device_attribute *attr,
 			  const char *buf, size_t count)
 {
+	struct ipoib_dev_priv *priv = to_priv(d);
+	bool connected;
+	int ret;
+
 	if (!capable(CAP_NET_ADMIN))
 		return -EPERM;
-	if (sysfs_streq(buf, "datagram"))
-		return count;
-	if (sysfs_streq(buf, "connected")) {
-		netdev_info(to_net_dev(d),
-			    "connected mode is not supported by this build\n");
-		return -EOPNOTSUPP;
-	}
-	return -EINVAL;
+	if (sysfs_streq(buf, "connected"))
+		connected = true;
+	else if (sysfs_streq(buf, "datagram"))
+		connected = false;
+	else
+		return -EINVAL;
+
+	/* as for create_child: never sleep on rtnl under the sysfs lock */
+	if (!rtnl_trylock())
+		return restart_syscall();
+	ret = ipoib_set_mode(priv, connected, NULL);
+	rtnl_unlock();
+	return ret ?: count;
 }
 static DEVICE_ATTR_RW(mode);
 
