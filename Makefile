@@ -12,6 +12,9 @@
 #                             6.1.* and 6.12.* kernels); make dkms-remove undoes it
 #   make sparse | style       static checks (sparse C=2, checkpatch)
 #   make demo | check         the soft-RoCE VM lab (see README.md)
+#   make check-debug          the lab scenarios and the KUnit suite on a debug kernel
+#                             (lockdep, KASAN, kmemleak; built once, cached in
+#                             build/debug-kernel)
 
 KVER ?= $(shell r=$$(uname -r); \
 	if [ -d /lib/modules/$$r/build ]; then echo $$r; \
@@ -32,7 +35,7 @@ SOURCES := Kbuild $(wildcard $(TOP)/*.c $(TOP)/*.h) \
 KBUILD_ARGS := -C $(KDIR) M=$(BUILD_DIR) W=$(W) IPOIB_VERSION=$(IPOIB_VERSION) \
 	       $(if $(IPOIB_SHARED_WQ),IPOIB_SHARED_WQ=$(IPOIB_SHARED_WQ))
 
-.PHONY: all module control install sparse style check demo clean
+.PHONY: all module control install sparse style check check-debug demo clean
 
 all: module
 
@@ -149,6 +152,9 @@ style:
 
 check:
 	@$(TOP)/tests/check.sh
+
+check-debug:
+	@$(TOP)/tests/check-debug.sh
 
 demo:
 	@$(TOP)/tests/demo/demo.sh

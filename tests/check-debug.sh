@@ -4,26 +4,37 @@
 #
 #   tests/check-debug.sh [SCENARIO...]      SCENARIO: a name (lab-wire) or a file;
 #                                           default: tests/scenarios/*.sh (less SKIP
-#                                           below) plus tests/debug/selftest-*.sh
+#                                           below) plus tests/debug/selftest-*.sh and
+#                                           tests/debug/kunit.sh (the KUnit suite)
 #   SCENARIOS="lab-wire module-load" tests/check-debug.sh
 #
 # (a) builds the kernel from Debian's linux-source-6.12, or reuses the cached one
-#     (tests/debug/build-kernel.sh; build/debug-kernel/, a first build takes 15-25 min);
+#     (tests/debug/build-kernel.sh; build/debug-kernel/; the last build here compiled
+#     about 2000 objects in 10 min on 2 CPUs: build/debug-kernel/build-seconds);
 # (b) builds the module against that tree (make KDIR=build/debug-kernel/src
-#     KVER=<release> BUILD_DIR=build/<release>), and the `make control` build the
-#     deadlock control scenario loads (build/<release>-control);
+#     KVER=<release> BUILD_DIR=build/<release>), which also makes the KUnit module
+#     ib_ipoib_kunit.ko (staged as build/debug-kunit/ib_ipoib_kunit.ko for
+#     tests/debug/kunit.sh), and the `make control` build the deadlock control scenario
+#     loads (build/<release>-control);
 # (c) runs the scenarios with tests/lab/run -K <bzImage> -M <its modules root>. Each
 #     guest scans for leaks after its scenario (tests/lab/kmemleak): any suspected leak,
 #     like any lockdep, KASAN, debug-objects or hung-task report, fails the scenario.
 # Environment: LAB_PARALLEL=1 as for check.sh; LAB_PREBUILT=DIR takes
-# DIR/<release>/ib_ipoib.ko instead of building; DEBUG_KERNEL_DIR as for build-kernel.sh;
-# LAB_MEM (MiB per guest, default here 1536: KASAN's shadow takes an eighth).
+# DIR/<release>/ib_ipoib.ko and ib_ipoib_kunit.ko (and DIR/<release>-control/ib_ipoib.ko,
+# copied to build/<release>-control/) instead of building; DEBUG_KERNEL_DIR as for
+# build-kernel.sh; LAB_MEM (MiB per guest, default here 1536: KASAN's shadow takes an
+# eighth); LAB_TIMEOUT_SCALE (tests/lab/run; default here 3: scenario timeouts are written
+# for Debian's kernel, and under TCG the debug kernel boots, sets up and runs scenarios
+# 3-4 times slower).
 # Ends with the line "N passed, N failed"; exits non-zero if anything failed.
 set -uo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 LAB=$REPO/tests/lab
 cd "$REPO" || exit 1
+
+# One compound command: bash reads it whole first, so edits during a run are harmless.
+{
 start=$SECONDS
 
 # Lab packages, as in check.sh.
@@ -47,7 +58,7 @@ read -ra names <<<"${SCENARIOS:-}"
 (($#)) && names=("$@")
 files=() skipped=()
 if ((${#names[@]} == 0)); then
-	for f in "$REPO"/tests/scenarios/*.sh "$REPO"/tests/debug/selftest-*.sh; do
+	for f in "$REPO"/tests/scenarios/*.sh "$REPO"/tests/debug/selftest-*.sh "$REPO"/tests/debug/kunit.sh; do
 		n=$(basename "$f" .sh)
 		if [[ -n ${SKIP[$n]:-} ]]; then
 			skipped+=("$n")
@@ -93,21 +104,42 @@ log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 
 # (b) the module
-mod=(-m "$REPO/build/$k/ib_ipoib.ko")
-if [[ -n ${LAB_PREBUILT:-} ]]; then
-	mod=(-m "$LAB_PREBUILT/$k/ib_ipoib.ko")
-elif ! make -C "$REPO" KDIR="$DEBUG_KDIR" KVER="$k" BUILD_DIR="build/$k" >"$log" 2>&1 ||
-	[[ ! -f $REPO/build/$k/ib_ipoib.ko ]]; then
+built=${LAB_PREBUILT:-$REPO/build}/$k # where ib_ipoib.ko and ib_ipoib_kunit.ko are
+mod=(-m "$built/ib_ipoib.ko")
+if [[ -z ${LAB_PREBUILT:-} ]] && { ! make -C "$REPO" KDIR="$DEBUG_KDIR" KVER="$k" BUILD_DIR="build/$k" >"$log" 2>&1 ||
+	[[ ! -f $REPO/build/$k/ib_ipoib.ko ]]; }; then
 	echo "FAIL build [$k]: make KDIR=$DEBUG_KDIR KVER=$k BUILD_DIR=build/$k did not produce build/$k/ib_ipoib.ko"
 	tail -n 30 "$log" | sed 's/^/    | /'
 	failed=$((failed + 1))
 	mod=() # scenarios that need the module fail; the lab's own still run
 fi
-if [[ -z ${LAB_PREBUILT:-} && " ${files[*]} " == *"/child-deadlock-control.sh "* ]] &&
-	! make -C "$REPO" KDIR="$DEBUG_KDIR" KVER="$k" control >"$log" 2>&1; then
-	echo "FAIL control build [$k]: make KDIR=$DEBUG_KDIR KVER=$k control"
-	tail -n 30 "$log" | sed 's/^/    | /'
-	failed=$((failed + 1))
+if [[ " ${files[*]} " == *"/child-deadlock-control.sh "* ]]; then
+	if [[ -z ${LAB_PREBUILT:-} ]]; then
+		if ! make -C "$REPO" KDIR="$DEBUG_KDIR" KVER="$k" control >"$log" 2>&1; then
+			echo "FAIL control build [$k]: make KDIR=$DEBUG_KDIR KVER=$k control"
+			tail -n 30 "$log" | sed 's/^/    | /'
+			failed=$((failed + 1))
+		fi
+	elif [[ -f $LAB_PREBUILT/$k-control/ib_ipoib.ko ]]; then
+		# where the control scenario looks for it
+		mkdir -p "$REPO/build/$k-control"
+		cp -p "$LAB_PREBUILT/$k-control/ib_ipoib.ko" "$REPO/build/$k-control/"
+	fi
+fi
+
+# The KUnit module, where tests/debug/kunit.sh looks for it: Kbuild builds it beside
+# ib_ipoib.ko on kernels with CONFIG_KUNIT. Staged afresh each run (never a stale copy;
+# none at all when the module build failed, which is already counted).
+kunit_ko=$REPO/build/debug-kunit/ib_ipoib_kunit.ko
+rm -f "$kunit_ko"
+if [[ " ${files[*]} " == *"/kunit.sh "* ]] && ((${#mod[@]})); then
+	if [[ -f $built/ib_ipoib_kunit.ko ]]; then
+		mkdir -p "${kunit_ko%/*}"
+		cp -p "$built/ib_ipoib_kunit.ko" "$kunit_ko"
+	else
+		echo "FAIL build [$k]: no ib_ipoib_kunit.ko beside $built/ib_ipoib.ko (Kbuild makes it when CONFIG_KUNIT)"
+		failed=$((failed + 1))
+	fi
 fi
 
 # The self-test's leaking module (tests/debug/leak-selftest), when selftest-leak runs.
@@ -126,6 +158,7 @@ fi
 jobs=()
 [[ ${LAB_PARALLEL:-0} == 1 ]] && jobs=(-j)
 export LAB_MEM=${LAB_MEM:-1536}
+export LAB_TIMEOUT_SCALE=${LAB_TIMEOUT_SCALE:-3}
 # pci=noacpi: PCI interrupt routing from the BIOS's $PIR table. With ACPI's _PRT, the
 # debug kernel's AML interpreter hit its 30 s loop timeout five times under TCG (2.5 min
 # of boot).
@@ -139,7 +172,15 @@ if ((rc != 0 && f == 0)); then
 	f=1
 fi
 passed=$((passed + p)) failed=$((failed + f))
+# The KUnit scenario's own count of cases (its "KUNIT <suite>:" line).
+kres=$REPO/build/lab/results/$k/kunit/a.out
+if [[ " ${files[*]} " == *"/kunit.sh "* && -f $kres ]]; then
+	kline=$(grep -ao 'KUNIT .*' "$kres" | tail -n 1)
+	echo "${kline:-KUNIT: no case count in $kres}"
+fi
 for n in "${skipped[@]}"; do echo "SKIP $n [$k]: ${SKIP[$n]}"; done
 echo "($k: $((SECONDS - start))s)"
 echo "$passed passed, $failed failed"
 ((failed == 0))
+exit # never read on past the block (the file may have changed meanwhile)
+}

@@ -1,20 +1,26 @@
 # The benchmark behind `make bench` (tests/bench/bench.sh), kept out of tests/scenarios
-# so that `make check` does not run it: IP over ib0 against raw UD verbs (perftest) on the
-# same soft-RoCE link, side by side in one run. It asserts no figure, it only reports:
-# each measurement prints "BENCH <name> <value> <unit>" and bench.sh does the arithmetic.
+# so that `make check` does not run it: IP over ib0 against raw verbs (perftest) on the
+# same soft-RoCE link, side by side in one run: datagram mode against UD verbs, then
+# (both guests switched to connected mode, MTU 65520) TCP over ib0 against RC verbs
+# (ib_send_bw's default connection type). It asserts no figure, it only reports: each
+# measurement prints "BENCH <name> <value> <unit>" and bench.sh does the arithmetic. A
+# build whose `mode` refuses connected as not supported reports "BENCH cm_unsupported"
+# instead of the connected-mode figures; any other failure to switch fails the run.
 # guests: 2
-# timeout: 480
+# timeout: 600
 #
 #   +---------------------------+  iperf3 TCP, ping   +---------------------------+
 #   | a  ib0 198.18.2.1 (client)|=====================| b  ib0 198.18.2.2 (server)|
 #   |    rxe0 on eth0 198.18.1.1|  ib_send_bw/_lat UD | rxe0 on eth0 198.18.1.2   |
-#   |    (perftest client)      |---------------------|    (perftest server)      |
+#   |    (perftest client)      |  ib_send_bw RC      |    (perftest server)      |
+#   |    then connected mode    |---------------------|    then connected mode    |
 #   +---------------------------+  RoCE v2, MTU 9000  +---------------------------+
 #
 # Servers run on b, clients on a. Each pair is sequenced through the shared directory:
 # b starts its server, polls until it listens on its TCP port (perftest exchanges its QP
 # numbers over TCP, iperf3 has its control port), raises TAG-ready; a waits for that.
 
+# shellcheck shell=bash
 bench() { echo "BENCH $*"; }
 
 # GID index of this node's IPv4-mapped RoCE v2 GID (::ffff:MY_ETH_IP), which the peer
@@ -172,5 +178,49 @@ print(int(e["sum_received"]["bits_per_second"]), int(e["sum_sent"]["bits_per_sec
 	bench iperf3_tcp_tx "$tx" bit/s
 	bench iperf3_tcp_retransmits "$retr" count
 fi
-barrier done
+
+# 3. RC verbs: ib_send_bw with perftest's default connection type (RC), 64 KiB messages
+# (the size of a full connected-mode IPoIB packet, which rxe splits into path-MTU
+# packets as it does ib0's RC sends), duration mode as for UD.
+PTRC=(-d rxe0 -i 1 -x "$GID" -F)
+RC_SIZE=65536
+if [[ $NODE == b ]]; then
+	serve rcbw 18605 timeout 120 ib_send_bw "${PTRC[@]}" -s "$RC_SIZE" -D 10 -p 18605
+	bench_perftest verbs_rc_bw_rx rcbw 4 MiB/s
+else
+	ask rcbw timeout 120 ib_send_bw "${PTRC[@]}" -s "$RC_SIZE" -D 10 -p 18605 "$PEER_ETH_IP"
+	bench_perftest verbs_rc_bw_tx rcbw 4 MiB/s
+fi
+
+# 4. connected mode: both guests switch ib0 (MTU 65520), then iperf3 as in datagram mode.
+CM=1
+if ! out=$(bash -c "echo connected > /sys/class/net/ib0/mode" 2>&1); then
+	grep -qi "not supported" <<<"$out" || fail "switching ib0 to connected mode: $out"
+	log "connected mode is not supported by this build: no connected-mode figures"
+	bench cm_unsupported 1 count
+	CM=0
+fi
+barrier cm-switched
+if ((CM)); then
+	[[ $(</sys/class/net/ib0/mode) == connected ]] || fail "ib0 mode $(</sys/class/net/ib0/mode)"
+	bench "${NODE}_ib0_mtu_cm" "$(cat /sys/class/net/ib0/mtu)" bytes
+	# an 8000-byte datagram with DF only fits an RC connection: wait until it is up
+	wait_for 90 ping -c 1 -W 3 -s 8000 -Mdo "$PEER_IB_IP"
+	barrier cm-ready
+	if [[ $NODE == b ]]; then
+		serve cmiperf 5202 timeout 120 iperf3 -s -1 -p 5202
+	else
+		ask cmiperf timeout 120 iperf3 -c "$PEER_IB_IP" -p 5202 -t 10 -O 2 -J
+		res=$(python3 -c 'import json, sys
+e = json.load(open(sys.argv[1]))["end"]
+print(int(e["sum_received"]["bits_per_second"]), int(e["sum_sent"]["bits_per_second"]), e["sum_sent"].get("retransmits", 0))' \
+			"$LAB_SHARED/cmiperf.a.log") || fail "cannot parse the connected-mode iperf3 JSON"
+		read -r rx tx retr <<<"$res"
+		bench cm_iperf3_tcp_rx "$rx" bit/s
+		bench cm_iperf3_tcp_tx "$tx" bit/s
+		bench cm_iperf3_tcp_retransmits "$retr" count
+	fi
+	ethtool -S ib0 | grep -E '^ *cm_' || true
+fi
+barrier end
 ip -s link show ib0

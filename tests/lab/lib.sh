@@ -152,6 +152,45 @@ ping_burst() {
 	fail "ping $dest over $ifc lost packets twice in a row"
 }
 
+# echo_counts: "SENT REPLIES": ICMP and ICMPv6 echo requests this node has sent and echo
+# replies it has received, from the kernel's counters.
+echo_counts() {
+	awk '$1 == "Icmp:" {
+		if (!h) { for (i = 2; i <= NF; i++) { if ($i == "OutEchos") o = i; if ($i == "InEchoReps") r = i }; h = 1 }
+		else { s += $o; g += $r } }
+	     $1 == "Icmp6OutEchos" { s += $2 }
+	     $1 == "Icmp6InEchoReplies" { g += $2 }
+	     END { print s + 0, g + 0 }' /proc/net/snmp /proc/net/snmp6
+}
+_replies_since() { local g; read -r _ g <<<"$(echo_counts)" && ((g - $1 >= $2)); }
+
+# ping_burst_late IF DEST [PING-ARGS...]: ping_burst for reliable transports (connected
+# mode's RC connections): a reply counts however late it comes, up to 60 s, from the
+# kernel's ICMP counters, where ping itself gives up two round trips after its last
+# request. A frame lost on the wire is retransmitted by the RC transport after its
+# timeout, which on a loaded host is longer than ping waits; a lost reply is still
+# lost. Otherwise as ping_burst (a second burst decides when no counter of IF moved).
+# Nothing else on this node may send echo requests meanwhile.
+ping_burst_late() {
+	local ifc=$1 dest=$2 try s0 g0 s1 g1 d0 out
+	shift 2
+	for try in 1 2; do
+		d0=$(drop_count "$ifc")
+		read -r s0 g0 <<<"$(echo_counts)"
+		out=$(ping -q -c 50 -i 0.02 -W 2 "$@" "$dest" 2>&1) || true
+		read -r s1 _ <<<"$(echo_counts)"
+		((s1 - s0 == 50)) || fail "ping $* $dest over $ifc sent $((s1 - s0)) requests, not 50: $out"
+		poll 60 _replies_since "$g0" 50 && return 0
+		read -r _ g1 <<<"$(echo_counts)"
+		log "burst to $dest over $ifc (try $try): 50 requests, $((g1 - g0)) replies within 60 s" \
+			"(ping: $(grep 'packets transmitted' <<<"$out"))"
+		log_counters
+		(($(drop_count "$ifc") == d0)) ||
+			fail "$ifc counted drops or errors while losing echoes to $dest"
+	done
+	fail "ping $dest over $ifc lost packets twice in a row"
+}
+
 # port_active [DEV=rxe0] [PORT=1]: true if the RDMA port is ACTIVE.
 port_active() {
 	grep -q ACTIVE "/sys/class/infiniband/${1:-rxe0}/ports/${2:-1}/state" 2>/dev/null

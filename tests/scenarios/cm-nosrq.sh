@@ -1,0 +1,111 @@
+# Connected mode without a shared receive queue: max_nonsrq_conn_qp is
+# refused at insmod outside 1..1024 (0, 1025, -1, abc) and accepted at its
+# bounds; then a loads with max_nonsrq_conn_qp=2, arms the srq_create fault
+# and re-creates ib0 (rdma link delete/add: whether the SRQ is made when the
+# interface is registered, opened or switched to connected, that creation
+# fails), so ib0 runs connected mode with a receive QP per connection
+# ("connected mode without SRQ" in the kernel log). b (with its SRQ) and a
+# ping both ways in connected mode with sizes up to 65000 bytes, a accepting
+# b's connection on the non-SRQ path.
+# guests: 2
+# timeout: 480
+# ipoib: no
+#
+#   +----------------------------------------+            +-----------------------------+
+#   | a  insmod max_nonsrq_conn_qp=2         |            | b  insmod (defaults)        |
+#   |    fault/srq_create "1 12", rxe0 re-   |    RC      |    ib0 198.18.2.2 connected |
+#   |    added: ib0 198.18.2.1 connected,    |============|    (SRQ)                    |
+#   |    per-connection receive QPs          |            |                             |
+#   +----------------------------------------+            +-----------------------------+
+
+# shellcheck shell=bash
+sys=/sys/class/net/ib0
+F=/sys/kernel/debug/ipoib/fault
+P=/sys/module/ib_ipoib/parameters/max_nonsrq_conn_qp
+CM_MTU=65520
+NOSRQ_MSG="connected mode without SRQ"
+
+# cm_stat NAME [IF=ib0]: one ethtool -S counter (a missing counter fails the caller).
+cm_stat() {
+	local v
+	v=$(ethtool -S "${2:-ib0}" | awk -v k="$1:" '$1 == k { print $2 }')
+	[[ $v =~ ^[0-9]+$ ]] || { echo "ethtool -S ${2:-ib0} has no counter $1" >&2; return 1; }
+	echo "$v"
+}
+cm_ge() { local v; v=$(cm_stat "$1") && ((v >= $2)); }
+
+if [[ $NODE == a ]]; then
+	# --- the parameter: known to the module, bounds accepted, the rest refused ---
+	modinfo -p "$LAB_MODULE" | grep -q '^max_nonsrq_conn_qp:' ||
+		fail "$LAB_MODULE has no max_nonsrq_conn_qp parameter: $(modinfo -p "$LAB_MODULE")"
+	for good in 1 1024; do
+		load_ipoib "max_nonsrq_conn_qp=$good"
+		[[ $(<$P) == "$good" ]] || fail "max_nonsrq_conn_qp=$good reads $(<$P)"
+		wait_ib0
+		check rmmod ib_ipoib
+	done
+	for bad in 0 1025 -1 abc; do
+		if insmod "$LAB_MODULE" "max_nonsrq_conn_qp=$bad" 2>err; then fail "insmod max_nonsrq_conn_qp=$bad loaded"; fi
+		log "insmod max_nonsrq_conn_qp=$bad refused: $(cat err)"
+		[[ ! -e /sys/module/ib_ipoib ]] || fail "module loaded by max_nonsrq_conn_qp=$bad"
+		log "kernel: $(dmesg | tail -n 1)"
+	done
+
+	# --- ib0 without an SRQ ---
+	load_ipoib max_nonsrq_conn_qp=2
+	[[ $(<$P) == 2 ]] || fail "max_nonsrq_conn_qp reads $(<$P)"
+	wait_ib0
+	[[ -w $F/srq_create ]] || fail "no srq_create fault site under $F: $(ls $F)"
+	! dmesg | grep -q "$NOSRQ_MSG" || fail "'$NOSRQ_MSG' before the fault was armed"
+	check bash -c "echo '1 12' > $F/srq_create"
+	check rdma link delete rxe0
+	[[ ! -e $sys ]] || fail "ib0 survived the removal of rxe0"
+	check rdma link add rxe0 type rxe netdev eth0
+	wait_for 30 port_active rxe0 1
+	wait_ib0
+	ipoib_up
+	check bash -c "echo connected > $sys/mode"
+else
+	load_ipoib
+	wait_ib0
+	ipoib_up
+	check ip link set dev ib0 type ipoib mode connected
+fi
+wait_for 60 grep -qx 1 $sys/carrier
+[[ $(<$sys/mode) == connected && $(<$sys/mtu) == "$CM_MTU" ]] ||
+	fail "connected mode: mode $(<$sys/mode) mtu $(<$sys/mtu)"
+wait_for 60 ping -c 1 -W 1 "$PEER_IB_IP"
+barrier connected
+
+# --- traffic both ways over RC, a receiving on its per-connection QP ---
+wait_for 90 ping -c 1 -W 3 -s 8000 -Mdo "$PEER_IB_IP"
+wait_for 60 cm_ge cm_tx_conns 1
+wait_for 60 cm_ge cm_rx_conns 1
+if [[ $NODE == a ]]; then
+	read -r left _ _ _ injected <"$F/srq_create"
+	log "srq_create: $(<"$F/srq_create")"
+	[[ $left == 0 && $injected == 1 ]] || fail "srq_create fault not consumed once: $(<"$F/srq_create")"
+	wait_for 30 sh -c "dmesg | grep -q '$NOSRQ_MSG'"
+	log "kernel: $(dmesg | grep -m1 "$NOSRQ_MSG")"
+else
+	! dmesg | grep -q "$NOSRQ_MSG" || fail "b, with its SRQ, says '$NOSRQ_MSG'"
+fi
+rx0=$(cm_stat cm_rx_packets)
+barrier rc-up
+# (8000 bytes and more one at a time: see cm-ping.sh)
+for size in 56 1400 8000 32000 65000; do
+	if ((size >= 8000)); then one=(-A); else one=(); fi
+	log "ping -s $size -M do ${one[*]} $PEER_IB_IP"
+	ping_burst_late ib0 "$PEER_IB_IP" -s "$size" -Mdo "${one[@]}"
+done
+ping_burst_late ib0 "$PEER_IB_IP6" -s 32000 -Mdo -A
+barrier pings-sent
+rx1=$(cm_stat cm_rx_packets)
+conns=$(cm_stat cm_rx_conns)
+log "cm_rx_packets +$((rx1 - rx0)), cm_rx_conns $conns, cm_tx_conns $(cm_stat cm_tx_conns)"
+# 6 bursts of 50 requests from the peer, 6 x 50 replies to ours
+((rx1 - rx0 >= 600)) || fail "cm_rx_packets moved by $((rx1 - rx0)) for 600 echo packets"
+if [[ $NODE == a ]]; then
+	((conns >= 1 && conns <= 2)) || fail "a has $conns passive connections (max_nonsrq_conn_qp=2)"
+fi
+barrier end
