@@ -79,6 +79,7 @@
 #define IPOIB_CM_RX_SG		(1 + IPOIB_CM_RX_FRAGS)
 #define IPOIB_CM_COPYBREAK	256
 #define IPOIB_CM_NONSRQ_RING	32	/* receives per connection without SRQ */
+#define IPOIB_CM_MAX_NONSRQ	4096	/* max_nonsrq_conn_qp's upper bound */
 #define IPOIB_CM_RX_IDLE	(300 * HZ) /* passive connections reaped after */
 #define IPOIB_CM_RETRY		(10 * HZ) /* wait after a failed connect */
 /* work request IDs of connected-mode buffers carry this bit */

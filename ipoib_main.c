@@ -44,6 +44,7 @@ MODULE_PARM_DESC(mcast_debug_level,
 
 int ipoib_max_nonsrq_conn_qp __read_mostly = 128;
 
+/* As in-tree: a number out of range is brought into it, not refused. */
 static int ipoib_set_nonsrq(const char *val, const struct kernel_param *kp)
 {
 	int n, ret;
@@ -51,8 +52,12 @@ static int ipoib_set_nonsrq(const char *val, const struct kernel_param *kp)
 	ret = kstrtoint(val, 0, &n);
 	if (ret)
 		return ret;
-	if (n < 1 || n > 1024)
-		return -EINVAL;
+	if (n < 0 || n > IPOIB_CM_MAX_NONSRQ) {
+		int c = clamp(n, 0, IPOIB_CM_MAX_NONSRQ);
+
+		pr_info("max_nonsrq_conn_qp %d adjusted to %d\n", n, c);
+		n = c;
+	}
 	*(int *)kp->arg = n;
 	return 0;
 }
@@ -64,7 +69,7 @@ static const struct kernel_param_ops ipoib_nonsrq_ops = {
 module_param_cb(max_nonsrq_conn_qp, &ipoib_nonsrq_ops,
 		&ipoib_max_nonsrq_conn_qp, 0444);
 MODULE_PARM_DESC(max_nonsrq_conn_qp,
-		 "Connected mode on devices without SRQ: most receive connections per interface (1-1024, default 128)");
+		 "Connected mode on devices without SRQ: most receive connections per interface (0-4096, default 128)");
 
 struct workqueue_struct *ipoib_flush_wq;
 

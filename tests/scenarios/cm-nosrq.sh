@@ -1,6 +1,6 @@
 # Connected mode without a shared receive queue: max_nonsrq_conn_qp is
-# refused at insmod outside 1..1024 (0, 1025, -1, abc) and accepted at its
-# bounds; then a loads with max_nonsrq_conn_qp=2, arms the srq_create fault
+# brought into 0..4096 (as in-tree) and refused at insmod when not a
+# number; then a loads with max_nonsrq_conn_qp=2, arms the srq_create fault
 # and re-creates ib0 (rdma link delete/add: whether the SRQ is made when the
 # interface is registered, opened or switched to connected, that creation
 # fails), so ib0 runs connected mode with a receive QP per connection
@@ -38,13 +38,14 @@ if [[ $NODE == a ]]; then
 	# --- the parameter: known to the module, bounds accepted, the rest refused ---
 	modinfo -p "$LAB_MODULE" | grep -q '^max_nonsrq_conn_qp:' ||
 		fail "$LAB_MODULE has no max_nonsrq_conn_qp parameter: $(modinfo -p "$LAB_MODULE")"
-	for good in 1 1024; do
-		load_ipoib "max_nonsrq_conn_qp=$good"
-		[[ $(<$P) == "$good" ]] || fail "max_nonsrq_conn_qp=$good reads $(<$P)"
+	# numbers are brought into 0..4096 as the in-tree driver does; garbage is refused
+	for pair in 0:0 1:1 4096:4096 4097:4096 -1:0 99999999:4096; do
+		load_ipoib "max_nonsrq_conn_qp=${pair%:*}"
+		[[ $(<$P) == "${pair#*:}" ]] || fail "max_nonsrq_conn_qp=${pair%:*} reads $(<$P)"
 		wait_ib0
 		check rmmod ib_ipoib
 	done
-	for bad in 0 1025 -1 abc; do
+	for bad in abc 1x ""; do
 		if insmod "$LAB_MODULE" "max_nonsrq_conn_qp=$bad" 2>err; then fail "insmod max_nonsrq_conn_qp=$bad loaded"; fi
 		log "insmod max_nonsrq_conn_qp=$bad refused: $(cat err)"
 		[[ ! -e /sys/module/ib_ipoib ]] || fail "module loaded by max_nonsrq_conn_qp=$bad"
