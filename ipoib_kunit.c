@@ -139,14 +139,17 @@ static void ipoib_test_neigh_hash(struct kunit *test)
 {
 	const unsigned int n = 256;
 	struct ipoib_test_neigh *tbl, *found;
-	struct rhashtable ht;
+	/* off the stack: its work item is tracked by debug objects */
+	struct rhashtable *ht;
 	union ib_gid gid = {};
 	u8 key[IPOIB_ALEN];
 	unsigned int i;
 
 	tbl = kunit_kcalloc(test, n, sizeof(*tbl), GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, tbl);
-	KUNIT_ASSERT_EQ(test, rhashtable_init(&ht, &ipoib_test_neigh_params), 0);
+	ht = kunit_kzalloc(test, sizeof(*ht), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, ht);
+	KUNIT_ASSERT_EQ(test, rhashtable_init(ht, &ipoib_test_neigh_params), 0);
 
 	gid.raw[0] = 0xfe;
 	gid.raw[1] = 0x80;
@@ -154,38 +157,38 @@ static void ipoib_test_neigh_hash(struct kunit *test)
 		gid.raw[15] = i / 16;
 		ipoib_hwaddr_build(tbl[i].daddr, 0x100 + i % 16, &gid);
 		KUNIT_ASSERT_EQ(test,
-				rhashtable_insert_fast(&ht, &tbl[i].node,
+				rhashtable_insert_fast(ht, &tbl[i].node,
 						       ipoib_test_neigh_params),
 				0);
 	}
-	KUNIT_EXPECT_EQ(test, atomic_read(&ht.nelems), n);
+	KUNIT_EXPECT_EQ(test, atomic_read(&ht->nelems), n);
 
 	rcu_read_lock();
 	for (i = 0; i < n; i++) {
-		found = rhashtable_lookup(&ht, tbl[i].daddr,
+		found = rhashtable_lookup(ht, tbl[i].daddr,
 					  ipoib_test_neigh_params);
 		KUNIT_EXPECT_PTR_EQ(test, found, &tbl[i]);
 	}
 	/* an unknown QPN on a known GID is a different neighbour */
 	memcpy(key, tbl[0].daddr, IPOIB_ALEN);
 	key[3] = 0xee;
-	KUNIT_EXPECT_NULL(test, rhashtable_lookup(&ht, key,
+	KUNIT_EXPECT_NULL(test, rhashtable_lookup(ht, key,
 						  ipoib_test_neigh_params));
 	rcu_read_unlock();
 
 	for (i = 0; i < n; i += 2)
 		KUNIT_EXPECT_EQ(test,
-				rhashtable_remove_fast(&ht, &tbl[i].node,
+				rhashtable_remove_fast(ht, &tbl[i].node,
 						       ipoib_test_neigh_params),
 				0);
 	rcu_read_lock();
 	for (i = 0; i < n; i++) {
-		found = rhashtable_lookup(&ht, tbl[i].daddr,
+		found = rhashtable_lookup(ht, tbl[i].daddr,
 					  ipoib_test_neigh_params);
 		KUNIT_EXPECT_PTR_EQ(test, found, i % 2 ? &tbl[i] : NULL);
 	}
 	rcu_read_unlock();
-	rhashtable_destroy(&ht);
+	rhashtable_destroy(ht);
 }
 
 static void ipoib_test_mtu(struct kunit *test)
