@@ -2,6 +2,7 @@
 # Helpers for lab scenarios. guest-init sources this before the scenario, with
 #   NODE=a|b  LAB_SHARED=<dir shared by both guests and the host>  LAB_MODULE=<ib_ipoib.ko>
 #   LAB_KVER=<uname -r>  LAB_REPO=<repo, read-only>  LAB_SCENARIO=<name>  LAB_GUESTS=1|2
+#   LAB_TIMEOUT_SCALE=<factor for slow kernels, see scaled>
 # Scenarios run with `set -e -o pipefail`: any failing command fails the scenario.
 
 : "${NODE:?NODE must be a or b}"
@@ -59,11 +60,17 @@ kmsg() { echo "lab[$NODE]: $*" >/dev/kmsg; }
 # Quietly true if the peer guest has given up (its scenario failed).
 _peer_aborted() { [[ -e $LAB_SYNC/abort.$PEER ]]; }
 
+# scaled SECONDS: SECONDS times LAB_TIMEOUT_SCALE (tests/lab/run; 3 on the debug kernel,
+# which runs everything 3-4 times slower), rounded. For the waits of a scenario that are
+# there for speed, not for what it tests; poll (so wait_for, wait_signal, barrier) uses it.
+scaled() { awk -v t="$1" -v f="${LAB_TIMEOUT_SCALE:-1}" 'BEGIN { printf "%d", t * f + 0.5 }'; }
+
 # poll TIMEOUT CMD...: run CMD (output hidden) until it succeeds; return 1 if it has not
-# after TIMEOUT seconds or if the peer guest gave up. The interval grows from 0.1 s to 1 s.
+# after TIMEOUT seconds (scaled) or if the peer guest gave up. The interval grows from
+# 0.1 s to 1 s.
 poll() {
 	local end delay=0.1
-	end=$(($(date +%s) + $1))
+	end=$(($(date +%s) + $(scaled "$1")))
 	shift
 	until "$@" >/dev/null 2>&1; do
 		_peer_aborted && return 1
@@ -77,7 +84,7 @@ poll() {
 wait_for() {
 	poll "$@" && return 0
 	_peer_aborted && fail "peer $PEER failed while waiting for: ${*:2}"
-	fail "timed out after ${1}s waiting for: ${*:2}"
+	fail "timed out after $(scaled "$1")s waiting for: ${*:2}"
 }
 
 # signal NAME: raise a named flag in the shared directory (seen by both guests).

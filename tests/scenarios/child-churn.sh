@@ -35,10 +35,12 @@ load=$!
 
 if [[ $NODE == a ]]; then
 	hung=$LAB_SYNC/hung.a
-	# t CMD...: run CMD with a deadline; a command that never returns is the bug
+	# t CMD...: run CMD with a deadline (60 s, scaled on slow kernels); a command that
+	# never returns is the bug
+	limit=$(scaled 60)
 	t() {
 		local rc=0
-		timeout 60 "$@" >/dev/null 2>&1 || rc=$?
+		timeout "$limit" "$@" >/dev/null 2>&1 || rc=$?
 		[[ $rc != 124 ]] || echo "$*" >>"$hung"
 	}
 	end=$((SECONDS + DURATION))

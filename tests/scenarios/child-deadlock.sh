@@ -19,7 +19,7 @@
 #
 # DEADLOCK_MODULE (set by the control scenario) loads another build first.
 
-DURATION=${DEADLOCK_DURATION:-45}
+DURATION=${DEADLOCK_DURATION:-$(scaled 45)}
 if [[ -n ${DEADLOCK_MODULE:-} ]]; then
 	[[ -f $DEADLOCK_MODULE ]] || fail "no control module at $DEADLOCK_MODULE"
 	LAB_MODULE=$DEADLOCK_MODULE load_ipoib
@@ -72,12 +72,13 @@ while ((SECONDS < end)); do
 	for op in down up; do
 		# a task stuck in the kernel cannot be killed: watch it instead,
 		# long enough for the hung-task detector (20 s) to speak first
+		# (45 s, scaled on slow kernels)
 		ip link set ib0.8001 "$op" &
 		p=$!
-		deadline=$((SECONDS + 45))
+		deadline=$((SECONDS + $(scaled 45)))
 		while kill -0 "$p" 2>/dev/null; do
 			((SECONDS < deadline)) ||
-				fail "ip link set ib0.8001 $op did not return within 45s (round $rounds)"
+				fail "ip link set ib0.8001 $op did not return within $(scaled 45)s (round $rounds)"
 			sleep 0.1
 		done
 		wait "$p" || fail "ip link set ib0.8001 $op failed (round $rounds)"
