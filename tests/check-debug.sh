@@ -154,6 +154,15 @@ if [[ " ${files[*]} " == *"/selftest-leak.sh "* ]]; then
 	fi
 fi
 
+# The user-space tools hostile-input sends from the peer guest (ud_inject; the guests
+# run the host's user space, so the host build serves the debug kernel too).
+if [[ " ${files[*]} " == *"/hostile-input.sh "* ]] &&
+	! "$REPO/tests/tools/build-tools.sh" >"$log" 2>&1; then
+	echo "FAIL build: tests/tools/build-tools.sh (the hostile-input tools)"
+	tail -n 20 "$log" | sed 's/^/    | /'
+	failed=$((failed + 1))
+fi
+
 # (c) the scenarios
 jobs=()
 [[ ${LAB_PARALLEL:-0} == 1 ]] && jobs=(-j)
