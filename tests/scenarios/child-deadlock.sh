@@ -66,19 +66,20 @@ for dev in ib0 ib0.8002 ib0.8003 ib0.8004; do
 done
 
 # the victim: down/up in a loop; each down must come back
+# how long one down or up may take: 45 s, scaled on slow kernels
+limit=$(scaled 45)
 rounds=0 end=$((SECONDS + DURATION))
 while ((SECONDS < end)); do
 	kmsg "down ib0.8001 round $rounds"
 	for op in down up; do
 		# a task stuck in the kernel cannot be killed: watch it instead,
 		# long enough for the hung-task detector (20 s) to speak first
-		# (45 s, scaled on slow kernels)
 		ip link set ib0.8001 "$op" &
 		p=$!
-		deadline=$((SECONDS + $(scaled 45)))
+		deadline=$((SECONDS + limit))
 		while kill -0 "$p" 2>/dev/null; do
 			((SECONDS < deadline)) ||
-				fail "ip link set ib0.8001 $op did not return within $(scaled 45)s (round $rounds)"
+				fail "ip link set ib0.8001 $op did not return within ${limit}s (round $rounds)"
 			sleep 0.1
 		done
 		wait "$p" || fail "ip link set ib0.8001 $op failed (round $rounds)"
