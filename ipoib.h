@@ -624,10 +624,12 @@ void ipoib_debugfs_dev_del(struct ipoib_dev_priv *priv);
 void ipoib_debugfs_init(void);
 void ipoib_debugfs_exit(void);
 struct dentry *ipoib_debugfs_root(void);
-/* 0, or the armed -errno for the next operation at @site (may sleep) */
-int ipoib_fault_inject(enum ipoib_fault_site site);
+/* 0, or the armed -errno for @priv's next operation at @site (may sleep) */
+int ipoib_fault_inject(struct ipoib_dev_priv *priv,
+		       enum ipoib_fault_site site);
 /* the same for sites that cannot sleep: no delay */
-int ipoib_fault_inject_atomic(enum ipoib_fault_site site);
+int ipoib_fault_inject_atomic(struct ipoib_dev_priv *priv,
+			      enum ipoib_fault_site site);
 
 /* sysfs and netdev attributes */
 extern const struct attribute_group ipoib_attr_group;

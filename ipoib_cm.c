@@ -137,7 +137,7 @@ static struct sk_buff *ipoib_cm_rx_alloc(struct ipoib_dev_priv *priv,
 	struct sk_buff *skb;
 	unsigned int i;
 
-	if (ipoib_fault_inject_atomic(IPOIB_FAULT_RX_ALLOC))
+	if (ipoib_fault_inject_atomic(priv, IPOIB_FAULT_RX_ALLOC))
 		return NULL;
 	skb = __netdev_alloc_skb(priv->dev, IPOIB_CM_HEAD_SIZE, gfp);
 	if (!skb)
@@ -532,7 +532,7 @@ static struct ib_qp *ipoib_cm_create_qp(struct ipoib_dev_priv *priv,
 		attr.cap.max_recv_sge = passive ? IPOIB_CM_RX_SG : 1;
 	}
 
-	ret = ipoib_fault_inject(IPOIB_FAULT_QP_CREATE);
+	ret = ipoib_fault_inject(priv, IPOIB_FAULT_QP_CREATE);
 	qp = ret ? ERR_PTR(ret) : ib_create_qp(priv->pd, &attr);
 	if (IS_ERR(qp))
 		return qp;
@@ -1174,7 +1174,7 @@ int ipoib_cm_dev_open(struct ipoib_dev_priv *priv)
 			},
 		};
 
-		ret = ipoib_fault_inject(IPOIB_FAULT_SRQ_CREATE);
+		ret = ipoib_fault_inject(priv, IPOIB_FAULT_SRQ_CREATE);
 		cm->srq = ret ? ERR_PTR(ret) : ib_create_srq(priv->pd, &attr);
 		if (IS_ERR(cm->srq)) {
 			ipoib_dbg(priv, "no SRQ: %ld\n", PTR_ERR(cm->srq));

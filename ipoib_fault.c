@@ -4,16 +4,20 @@
  *
  *   /sys/kernel/debug/ipoib/fault/<site>
  *
- * Writing "COUNT ERRNO [DELAY_MS]" makes the next COUNT operations at that
- * site fail with -ERRNO; ERRNO 0 lets them succeed after DELAY_MS.  Delays
- * apply where the site may sleep (mcast_join, qp_create, cq_create); the
- * others (path_resolve, rx_alloc) run in atomic context and only fail.
- * Reading shows what is left and how many were injected.
+ * Writing "COUNT ERRNO [DELAY_MS [IFNAME]]" makes the next COUNT operations
+ * at that site fail with -ERRNO; ERRNO 0 lets them succeed after DELAY_MS.
+ * With IFNAME, only operations of the interface of that name count, so that
+ * a busy sibling cannot take a fault meant for another interface.  Delays
+ * apply where the site may sleep (mcast_join, qp_create, cq_create,
+ * srq_create); the others (path_resolve, rx_alloc) run in atomic context and
+ * only fail.  Reading shows "COUNT ERRNO DELAY_MS injected N", followed by
+ * "dev IFNAME" when the site is limited to one interface.
  */
 
 #include <linux/debugfs.h>
 #include <linux/delay.h>
 #include <linux/errno.h>
+#include <linux/netdevice.h>
 #include <linux/spinlock.h>
 #include <linux/uaccess.h>
 
@@ -25,6 +29,7 @@ struct ipoib_fault {
 	int err;
 	unsigned int delay_ms;
 	unsigned long injected;
+	char ifname[IFNAMSIZ];	/* empty: any interface */
 };
 
 /* fault_lock guards every site's counters; a leaf, irq-safe */
@@ -46,8 +51,14 @@ struct dentry *ipoib_debugfs_root(void)
 	return ipoib_debug_root;
 }
 
-/* Take one armed fault of @site: its errno, and how long to delay. */
-static int ipoib_fault_take(enum ipoib_fault_site site, unsigned int *delay)
+/*
+ * Take one armed fault of @site for @priv's interface: its errno, and how
+ * long to delay.  The name is compared as the interface has it now; a
+ * rename racing with this only decides whether this operation is the one
+ * that fails.
+ */
+static int ipoib_fault_take(struct ipoib_dev_priv *priv,
+			    enum ipoib_fault_site site, unsigned int *delay)
 {
 	struct ipoib_fault *f = &ipoib_faults[site];
 	unsigned long flags;
@@ -58,7 +69,8 @@ static int ipoib_fault_take(enum ipoib_fault_site site, unsigned int *delay)
 		return 0;
 
 	spin_lock_irqsave(&fault_lock, flags);
-	if (f->count) {
+	if (f->count &&
+	    (!f->ifname[0] || !strncmp(priv->dev->name, f->ifname, IFNAMSIZ))) {
 		f->count--;
 		f->injected++;
 		err = f->err;
@@ -68,34 +80,39 @@ static int ipoib_fault_take(enum ipoib_fault_site site, unsigned int *delay)
 	return err;
 }
 
-int ipoib_fault_inject(enum ipoib_fault_site site)
+int ipoib_fault_inject(struct ipoib_dev_priv *priv,
+		       enum ipoib_fault_site site)
 {
 	unsigned int delay;
-	int err = ipoib_fault_take(site, &delay);
+	int err = ipoib_fault_take(priv, site, &delay);
 
 	if (delay)
 		msleep(delay);
 	return err;
 }
 
-int ipoib_fault_inject_atomic(enum ipoib_fault_site site)
+int ipoib_fault_inject_atomic(struct ipoib_dev_priv *priv,
+			      enum ipoib_fault_site site)
 {
 	unsigned int delay;
 
-	return ipoib_fault_take(site, &delay);
+	return ipoib_fault_take(priv, site, &delay);
 }
 
 static ssize_t ipoib_fault_read(struct file *file, char __user *ubuf,
 				size_t len, loff_t *ppos)
 {
 	struct ipoib_fault *f = file->private_data;
-	char buf[64];
+	char buf[64 + IFNAMSIZ];
 	int n;
 
 	spin_lock_irq(&fault_lock);
-	n = scnprintf(buf, sizeof(buf), "%u %d %u injected %lu\n", f->count,
+	n = scnprintf(buf, sizeof(buf), "%u %d %u injected %lu", f->count,
 		      -f->err, f->delay_ms, f->injected);
+	if (f->ifname[0])
+		n += scnprintf(buf + n, sizeof(buf) - n, " dev %s", f->ifname);
 	spin_unlock_irq(&fault_lock);
+	n += scnprintf(buf + n, sizeof(buf) - n, "\n");
 	return simple_read_from_buffer(ubuf, len, ppos, buf, n);
 }
 
@@ -104,8 +121,9 @@ static ssize_t ipoib_fault_write(struct file *file, const char __user *ubuf,
 {
 	struct ipoib_fault *f = file->private_data;
 	unsigned int count, err, delay = 0;
-	char buf[64];
-	int n;
+	char ifname[IFNAMSIZ] = "";
+	char buf[64 + IFNAMSIZ];
+	int n, end = 0;
 
 	if (len >= sizeof(buf))
 		return -EINVAL;
@@ -113,14 +131,19 @@ static ssize_t ipoib_fault_write(struct file *file, const char __user *ubuf,
 		return -EFAULT;
 	buf[len] = '\0';
 
-	n = sscanf(buf, "%u %u %u", &count, &err, &delay);
-	if (n < 2 || err > MAX_ERRNO || delay > 60000)
+	/* the %n after each accepted form proves nothing but blanks follow */
+	n = sscanf(buf, "%u %u %n%u %n%15s %n", &count, &err, &end, &delay,
+		   &end, ifname, &end);
+	if (n < 2 || buf[end] || err > MAX_ERRNO || delay > 60000)
+		return -EINVAL;
+	if (ifname[0] && !dev_valid_name(ifname))
 		return -EINVAL;
 
 	spin_lock_irq(&fault_lock);
 	f->count = count;
 	f->err = -(int)err;
 	f->delay_ms = delay;
+	strscpy(f->ifname, ifname, sizeof(f->ifname));
 	spin_unlock_irq(&fault_lock);
 	return len;
 }

@@ -87,7 +87,7 @@ int ipoib_transport_init(struct ipoib_dev_priv *priv, unsigned int recvq_size,
 
 	/* connected-mode receives complete here too */
 	cq_attr.cqe = priv->recvq_size + ipoib_cm_recv_cq_extra(priv);
-	ret = ipoib_fault_inject(IPOIB_FAULT_CQ_CREATE);
+	ret = ipoib_fault_inject(priv, IPOIB_FAULT_CQ_CREATE);
 	priv->recv_cq = ret ? ERR_PTR(ret) :
 		ib_create_cq(ca, ipoib_recv_cq_event, NULL, priv, &cq_attr);
 	if (IS_ERR(priv->recv_cq)) {
@@ -96,7 +96,7 @@ int ipoib_transport_init(struct ipoib_dev_priv *priv, unsigned int recvq_size,
 	}
 
 	cq_attr.cqe = priv->sendq_size;
-	ret = ipoib_fault_inject(IPOIB_FAULT_CQ_CREATE);
+	ret = ipoib_fault_inject(priv, IPOIB_FAULT_CQ_CREATE);
 	priv->send_cq = ret ? ERR_PTR(ret) :
 		ib_create_cq(ca, ipoib_send_cq_event, NULL, priv, &cq_attr);
 	if (IS_ERR(priv->send_cq)) {
@@ -111,7 +111,7 @@ int ipoib_transport_init(struct ipoib_dev_priv *priv, unsigned int recvq_size,
 	qp_attr.cap.max_send_sge = min_t(u32, ca->attrs.max_send_sge,
 					 MAX_SKB_FRAGS + 1);
 	qp_attr.cap.max_recv_sge = 1;
-	ret = ipoib_fault_inject(IPOIB_FAULT_QP_CREATE);
+	ret = ipoib_fault_inject(priv, IPOIB_FAULT_QP_CREATE);
 	priv->qp = ret ? ERR_PTR(ret) : ib_create_qp(priv->pd, &qp_attr);
 	if (IS_ERR(priv->qp)) {
 		ret = PTR_ERR(priv->qp);
@@ -224,7 +224,7 @@ static int ipoib_rx_post(struct ipoib_dev_priv *priv, unsigned int id,
 	u64 addr;
 	int ret;
 
-	if (unlikely(ipoib_fault_inject_atomic(IPOIB_FAULT_RX_ALLOC)))
+	if (unlikely(ipoib_fault_inject_atomic(priv, IPOIB_FAULT_RX_ALLOC)))
 		return -ENOMEM;
 	skb = __netdev_alloc_skb(priv->dev, priv->rx_buf_size, gfp);
 	if (unlikely(!skb))

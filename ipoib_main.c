@@ -369,7 +369,7 @@ static void ipoib_path_start(struct ipoib_dev_priv *priv,
 		return;
 	path->last_try = jiffies;
 	path->resolving = true;
-	if (ipoib_fault_inject_atomic(IPOIB_FAULT_PATH) ||
+	if (ipoib_fault_inject_atomic(priv, IPOIB_FAULT_PATH) ||
 	    priv->fabric->path_resolve(priv, path))
 		path->resolving = false;
 }

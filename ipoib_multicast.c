@@ -361,7 +361,7 @@ void ipoib_mcast_join_work(struct work_struct *work)
 	}
 
 	ipoib_dbg_mcast(priv, "joining %pI6\n", next->mgid.raw);
-	ret = ipoib_fault_inject(IPOIB_FAULT_MCAST_JOIN);
+	ret = ipoib_fault_inject(priv, IPOIB_FAULT_MCAST_JOIN);
 	if (!ret)
 		ret = priv->fabric->mcast_join(priv, next);
 	if (ret) {

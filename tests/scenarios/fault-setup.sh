@@ -1,7 +1,10 @@
 # Fault injection in setup paths (debugfs ipoib/fault/*): a failed QP or CQ
 # creation unwinds the whole child (nothing left registered), a failed
 # receive-buffer allocation fails the open cleanly, and failed multicast
-# joins are retried with backoff until the carrier comes on.
+# joins are retried with backoff until the carrier comes on.  Every fault is
+# aimed at the interface under test (the knob's IFNAME field): ib0 and the
+# other child stay up and busy (receive refills, joins), and must neither take
+# a fault meant for another interface nor be disturbed by one.
 # guests: 1
 # timeout: 300
 #
@@ -22,7 +25,7 @@ rescuers() { ps -e -o comm= | grep -c "ib0\.800" || true; }
 
 # QP creation fails: sysfs create_child answers ENOMEM, nothing is left
 base=$(rescuers)
-echo "1 12" >$F/qp_create
+echo "1 12 0 ib0.8001" >$F/qp_create
 if bash -c "echo 0x8001 > $sys/create_child" 2>err; then fail "create_child survived a QP failure"; fi
 grep -qi "cannot allocate memory" err || fail "unexpected error: $(cat err)"
 [[ ! -e /sys/class/net/ib0.8001 ]] || fail "ib0.8001 exists after a failed setup"
@@ -33,36 +36,50 @@ check ip link set ib0.8001 up
 wait_for 60 grep -qx 1 /sys/class/net/ib0.8001/carrier
 
 # CQ creation fails (netlink path): the link is refused and not created
-echo "1 12" >$F/cq_create
+echo "1 12 0 ib0.8002" >$F/cq_create
 if ip link add link ib0 name ib0.8002 type ipoib pkey 0x8002 2>err; then fail "a CQ failure was ignored"; fi
 [[ ! -e /sys/class/net/ib0.8002 ]] || fail "ib0.8002 exists after a failed setup"
 [[ $(injected cq_create) == 1 ]] || fail "cq_create fault not consumed"
 check ip link add link ib0 name ib0.8002 type ipoib pkey 0x8002
 
-# receive buffers cannot be allocated at open: up fails, state unchanged
-echo "1 12" >$F/rx_alloc
+# receive buffers cannot be allocated at open: up fails, state unchanged.  The
+# fault names ib0.8002, and ib0 refilling its ring meanwhile (it receives its own
+# multicast: IPv6 all-nodes pings, each one dropped as our own echo) leaves it armed.
+echo "1 12 0 ib0.8002" >$F/rx_alloc
+grep -q " dev ib0.8002$" $F/rx_alloc || fail "the knob does not show its interface: $(cat $F/rx_alloc)"
+echo0=$(ethtool -S ib0 | awk '$1 == "rx_own_echo:" { print $2 }')
+ping -6 -c 5 -i 0.2 -W 1 ff02::1%ib0 >/dev/null 2>&1 || true
+echo1=$(ethtool -S ib0 | awk '$1 == "rx_own_echo:" { print $2 }')
+log "ib0 received $((echo1 - echo0)) of its own multicast packets with the fault armed"
+((echo1 > echo0)) || fail "ib0 received nothing: the refill path was not exercised"
+[[ $(injected rx_alloc) == 0 ]] || fail "ib0 took the fault meant for ib0.8002: $(cat $F/rx_alloc)"
 if ip link set ib0.8002 up 2>err; then fail "open succeeded without receive buffers"; fi
 log "open refused: $(cat err)"
 ip link show ib0.8002 | grep -q ",UP" && fail "ib0.8002 is UP after a failed open"
 check ip link set ib0.8002 up
 wait_for 60 grep -qx 1 /sys/class/net/ib0.8002/carrier
+[[ $(injected rx_alloc) == 1 ]] || fail "rx_alloc fault not consumed once: $(cat $F/rx_alloc)"
 
 # joins fail three times: backoff, retries, then the carrier comes on
 check ip link set ib0.8001 down
-echo "3 110" >$F/mcast_join
+echo "3 110 0 ib0.8001" >$F/mcast_join
 check ip link set ib0.8001 up
 wait_for 90 grep -qx 1 /sys/class/net/ib0.8001/carrier
 [[ $(injected mcast_join) == 3 ]] || fail "mcast_join faults: $(cat $F/mcast_join)"
 
 # a delayed join (no error) still completes
 check ip link set ib0.8002 down
-echo "1 0 2000" >$F/mcast_join
+echo "1 0 2000 ib0.8002" >$F/mcast_join
 check ip link set ib0.8002 up
 wait_for 90 grep -qx 1 /sys/class/net/ib0.8002/carrier
 
-# invalid knob values are refused
-for v in "x" "1" "1 99999" "1 5 999999"; do
+# invalid knob values are refused and change nothing
+echo "0 0" >$F/qp_create
+before=$(cat $F/qp_create)
+for v in "x" "1" "1 99999" "1 5 999999" "1 5 0 ib0 junk" "1 5 0 a/b" \
+	"1 5 0 0123456789abcdef" "1 5 x" "1 5 0 ib0.8001 x"; do
 	if bash -c "echo '$v' > $F/qp_create" 2>/dev/null; then fail "knob accepted '$v'"; fi
+	[[ $(cat $F/qp_create) == "$before" ]] || fail "refused '$v' changed the knob: $(cat $F/qp_create)"
 done
 
 check bash -c "echo 0x8001 > $sys/delete_child"
