@@ -135,8 +135,12 @@ log_counters() {
 		ip -s -s link show "${i##*/}" || true
 		[[ ${i##*/} == eth0 ]] || ethtool -S "${i##*/}" | grep -v ': 0$' || true
 	done
+	tc -s qdisc show 2>/dev/null || true
 	rdma statistic show 2>/dev/null || true
-	grep '^Udp' /proc/net/snmp || true
+	# every IP, IPv6, ICMP, UDP and TCP counter that is not zero (discards, reassembly
+	# failures, neighbour resolution...), absolute values
+	nstat -asz 2>/dev/null | awk 'NR > 1 && $2 != 0 { print "    " $1, $2 }' || grep '^Udp' /proc/net/snmp || true
+	grep -H . /proc/net/stat/ndisc_cache /proc/net/stat/arp_cache 2>/dev/null || true
 }
 
 # ping_burst IF DEST [PING-ARGS...]: 50 echo requests 20 ms apart over IF, none may be
