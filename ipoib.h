@@ -534,8 +534,8 @@ void ipoib_flush_light_work(struct work_struct *work);
 void ipoib_flush_normal_work(struct work_struct *work);
 void ipoib_flush_heavy_work(struct work_struct *work);
 int ipoib_set_qkey(struct ipoib_dev_priv *priv, u32 qkey);
-int ipoib_tx_map(struct ipoib_dev_priv *priv, struct ipoib_tx_buf *tx,
-		 struct sk_buff *skb);
+int ipoib_tx_prepare(struct ipoib_dev_priv *priv, struct ipoib_tx_buf *tx,
+		     struct sk_buff *skb);
 void ipoib_tx_unmap(struct ipoib_dev_priv *priv, struct ipoib_tx_buf *tx);
 void ipoib_tx_maybe_stop(struct ipoib_dev_priv *priv);
 void ipoib_tx_maybe_wake(struct ipoib_dev_priv *priv);

@@ -822,14 +822,7 @@ void ipoib_cm_send(struct ipoib_dev_priv *priv, struct sk_buff *skb,
 		ipoib_cm_too_big(priv, skb, conn->mtu);
 		return;
 	}
-	if (unlikely(!ipoib_tx_budget(priv))) {
-		priv->tx_queue_full++;
-		goto drop;
-	}
-	if (skb_shinfo(skb)->nr_frags + 1 > priv->max_send_sge &&
-	    skb_linearize(skb))
-		goto drop;
-	if (unlikely(ipoib_tx_map(priv, tx, skb)))
+	if (unlikely(ipoib_tx_prepare(priv, tx, skb)))
 		goto drop;
 
 	wr->wr_id = IPOIB_WR_CM | slot;

@@ -488,8 +488,8 @@ void ipoib_tx_unmap(struct ipoib_dev_priv *priv, struct ipoib_tx_buf *tx)
 				  DMA_TO_DEVICE);
 }
 
-int ipoib_tx_map(struct ipoib_dev_priv *priv, struct ipoib_tx_buf *tx,
-		 struct sk_buff *skb)
+static int ipoib_tx_map(struct ipoib_dev_priv *priv, struct ipoib_tx_buf *tx,
+			struct sk_buff *skb)
 {
 	struct ib_device *ca = priv->ca;
 	unsigned int i;
@@ -541,6 +541,25 @@ unsigned int ipoib_tx_budget(struct ipoib_dev_priv *priv)
 	return max(left, 0);
 }
 
+/*
+ * Ready @skb for a send from @tx, UD or connected: a budget slot is free,
+ * the skb fits the device's gather list, and it is DMA-mapped into @tx and
+ * priv->tx_sge.  On failure nothing is held and the caller drops @skb.
+ */
+int ipoib_tx_prepare(struct ipoib_dev_priv *priv, struct ipoib_tx_buf *tx,
+		     struct sk_buff *skb)
+{
+	if (unlikely(!ipoib_tx_budget(priv))) {
+		/* the queue is stopped before this can happen */
+		priv->tx_queue_full++;
+		return -ENOBUFS;
+	}
+	if (skb_shinfo(skb)->nr_frags + 1 > priv->max_send_sge &&
+	    skb_linearize(skb))
+		return -ENOMEM;
+	return ipoib_tx_map(priv, tx, skb);
+}
+
 /* Stop before the last free slot is used, so completions can wake us. */
 void ipoib_tx_maybe_stop(struct ipoib_dev_priv *priv)
 {
@@ -577,15 +596,7 @@ netdev_tx_t ipoib_send(struct ipoib_dev_priv *priv, struct sk_buff *skb,
 		DEV_STATS_INC(dev, tx_errors);
 		goto drop;
 	}
-	if (unlikely(!ipoib_tx_budget(priv))) {
-		/* the queue is stopped before this can happen */
-		priv->tx_queue_full++;
-		goto drop;
-	}
-	if (skb_shinfo(skb)->nr_frags + 1 > priv->max_send_sge &&
-	    skb_linearize(skb))
-		goto drop;
-	if (unlikely(ipoib_tx_map(priv, tx, skb)))
+	if (unlikely(ipoib_tx_prepare(priv, tx, skb)))
 		goto drop;
 
 	priv->tx_wr.wr.wr_id = head & (priv->sendq_size - 1);

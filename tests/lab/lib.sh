@@ -120,6 +120,18 @@ on() {
 rx_count() { cat "/sys/class/net/$1/statistics/rx_packets"; }
 tx_count() { cat "/sys/class/net/$1/statistics/tx_packets"; }
 
+# nic_stat NAME [IF=$IB_IF]: one `ethtool -S` counter of IF; a counter IF does not have
+# fails the caller (and says so), rather than reading as zero.
+nic_stat() {
+	local ifc=${2:-$IB_IF} v
+	v=$(ethtool -S "$ifc" | awk -v k="$1:" '$1 == k { print $2 }')
+	[[ $v =~ ^[0-9]+$ ]] || { echo "ethtool -S $ifc has no counter $1" >&2; return 1; }
+	echo "$v"
+}
+# nic_ge NAME MIN [IF] / nic_eq NAME VALUE [IF]: the counter compares so (for polling).
+nic_ge() { local v; v=$(nic_stat "$1" "${3:-}") && ((v >= $2)); }
+nic_eq() { local v; v=$(nic_stat "$1" "${3:-}") && ((v == $2)); }
+
 # drop_count IF: every packet IF itself counted as dropped or in error.
 drop_count() {
 	local d=/sys/class/net/$1/statistics

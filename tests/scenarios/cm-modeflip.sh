@@ -26,15 +26,6 @@ C=ib0.8001
 CM_MTU=65520
 FLIPS=50
 
-# cm_stat NAME [IF=ib0]: one ethtool -S counter (a missing counter fails the caller).
-cm_stat() {
-	local v
-	v=$(ethtool -S "${2:-ib0}" | awk -v k="$1:" '$1 == k { print $2 }')
-	[[ $v =~ ^[0-9]+$ ]] || { echo "ethtool -S ${2:-ib0} has no counter $1" >&2; return 1; }
-	echo "$v"
-}
-cm_ge() { local v; v=$(cm_stat "$1" "${3:-ib0}") && ((v >= $2)); } # NAME MIN [IF]
-
 # set_mode IF MODE sysfs|sysfs-nl|netlink: switch IF; check the mode and MTU that result.
 set_mode() {
 	local ifc=$1 mode=$2 how=$3 mtu
@@ -107,8 +98,8 @@ clean_traffic() {
 	ping_burst_late ib0 "$PEER_IB_IP" -s 30000 -A
 	ping_burst_late $C "198.18.3.$p"
 	ping_burst_late $C "198.18.3.$p" -s 30000 -A
-	cm_ge cm_tx_conns 1 || fail "no active connection on ib0 after clean traffic"
-	cm_ge cm_tx_conns 1 $C || fail "no active connection on $C after clean traffic"
+	nic_ge cm_tx_conns 1 || fail "no active connection on ib0 after clean traffic"
+	nic_ge cm_tx_conns 1 $C || fail "no active connection on $C after clean traffic"
 	barrier "$1-clean"
 }
 
@@ -116,11 +107,11 @@ clean_traffic() {
 live_conns() {
 	local i
 	for i in ib0 $C; do
-		wait_for 60 cm_ge cm_tx_conns 1 "$i"
-		wait_for 60 cm_ge cm_rx_conns 1 "$i"
+		wait_for 60 nic_ge cm_tx_conns 1 "$i"
+		wait_for 60 nic_ge cm_rx_conns 1 "$i"
 	done
-	log "live: ib0 tx $(cm_stat cm_tx_conns) rx $(cm_stat cm_rx_conns)," \
-		"$C tx $(cm_stat cm_tx_conns $C) rx $(cm_stat cm_rx_conns $C)"
+	log "live: ib0 tx $(nic_stat cm_tx_conns) rx $(nic_stat cm_rx_conns)," \
+		"$C tx $(nic_stat cm_tx_conns $C) rx $(nic_stat cm_rx_conns $C)"
 }
 
 wait_ib0
@@ -155,7 +146,7 @@ for ((i = 1; i <= FLIPS; i++)); do
 	r1=$(rx_count $C)
 	wait_for 60 both_rx "$r0" "$r1"
 	log "flip $i: ib0 $mode ($how), $C $mode ($other); ib0 tx/rx connections" \
-		"$(cm_stat cm_tx_conns)/$(cm_stat cm_rx_conns)"
+		"$(nic_stat cm_tx_conns)/$(nic_stat cm_rx_conns)"
 done
 stop_load
 log "after $FLIPS flips: ib0 $(</sys/class/net/ib0/mode), $C $(</sys/class/net/$C/mode)"
@@ -201,5 +192,5 @@ else
 fi
 stop_load
 clean_traffic readd
-log "ib0: $(cm_stat cm_tx_conns) tx / $(cm_stat cm_rx_conns) rx connections," \
-	"$(cm_stat cm_tx_ud_fallback) UD fallbacks, $(cm_stat cm_icmp_too_big) too-big"
+log "ib0: $(nic_stat cm_tx_conns) tx / $(nic_stat cm_rx_conns) rx connections," \
+	"$(nic_stat cm_tx_ud_fallback) UD fallbacks, $(nic_stat cm_icmp_too_big) too-big"

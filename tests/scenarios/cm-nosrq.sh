@@ -25,15 +25,6 @@ P=/sys/module/ib_ipoib/parameters/max_nonsrq_conn_qp
 CM_MTU=65520
 NOSRQ_MSG="connected mode without SRQ"
 
-# cm_stat NAME [IF=ib0]: one ethtool -S counter (a missing counter fails the caller).
-cm_stat() {
-	local v
-	v=$(ethtool -S "${2:-ib0}" | awk -v k="$1:" '$1 == k { print $2 }')
-	[[ $v =~ ^[0-9]+$ ]] || { echo "ethtool -S ${2:-ib0} has no counter $1" >&2; return 1; }
-	echo "$v"
-}
-cm_ge() { local v; v=$(cm_stat "$1") && ((v >= $2)); }
-
 if [[ $NODE == a ]]; then
 	# --- the parameter: known to the module, bounds accepted, the rest refused ---
 	modinfo -p "$LAB_MODULE" | grep -q '^max_nonsrq_conn_qp:' ||
@@ -80,8 +71,8 @@ barrier connected
 
 # --- traffic both ways over RC, a receiving on its per-connection QP ---
 wait_for 90 ping -c 1 -W 3 -s 8000 -Mdo "$PEER_IB_IP"
-wait_for 60 cm_ge cm_tx_conns 1
-wait_for 60 cm_ge cm_rx_conns 1
+wait_for 60 nic_ge cm_tx_conns 1
+wait_for 60 nic_ge cm_rx_conns 1
 if [[ $NODE == a ]]; then
 	read -r left _ _ _ injected <"$F/srq_create"
 	log "srq_create: $(<"$F/srq_create")"
@@ -91,7 +82,7 @@ if [[ $NODE == a ]]; then
 else
 	! dmesg | grep -q "$NOSRQ_MSG" || fail "b, with its SRQ, says '$NOSRQ_MSG'"
 fi
-rx0=$(cm_stat cm_rx_packets)
+rx0=$(nic_stat cm_rx_packets)
 barrier rc-up
 # (8000 bytes and more one at a time: see cm-ping.sh)
 for size in 56 1400 8000 32000 65000; do
@@ -101,9 +92,9 @@ for size in 56 1400 8000 32000 65000; do
 done
 ping_burst_late ib0 "$PEER_IB_IP6" -s 32000 -Mdo -A
 barrier pings-sent
-rx1=$(cm_stat cm_rx_packets)
-conns=$(cm_stat cm_rx_conns)
-log "cm_rx_packets +$((rx1 - rx0)), cm_rx_conns $conns, cm_tx_conns $(cm_stat cm_tx_conns)"
+rx1=$(nic_stat cm_rx_packets)
+conns=$(nic_stat cm_rx_conns)
+log "cm_rx_packets +$((rx1 - rx0)), cm_rx_conns $conns, cm_tx_conns $(nic_stat cm_tx_conns)"
 # 6 bursts of 50 requests from the peer, 6 x 50 replies to ours
 ((rx1 - rx0 >= 600)) || fail "cm_rx_packets moved by $((rx1 - rx0)) for 600 echo packets"
 if [[ $NODE == a ]]; then

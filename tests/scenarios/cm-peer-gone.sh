@@ -19,16 +19,6 @@
 sys=/sys/class/net/ib0
 CM_MTU=65520
 
-# cm_stat NAME [IF=ib0]: one ethtool -S counter (a missing counter fails the caller).
-cm_stat() {
-	local v
-	v=$(ethtool -S "${2:-ib0}" | awk -v k="$1:" '$1 == k { print $2 }')
-	[[ $v =~ ^[0-9]+$ ]] || { echo "ethtool -S ${2:-ib0} has no counter $1" >&2; return 1; }
-	echo "$v"
-}
-cm_ge() { local v; v=$(cm_stat "$1") && ((v >= $2)); }
-cm_eq() { local v; v=$(cm_stat "$1") && ((v == $2)); }
-
 # slab_kib: Slab from /proc/meminfo once the reclaimable caches (dentries, inodes: what
 # running commands over 9p churns) are dropped, so that what is left is mostly the
 # unreclaimable part where socket buffers live.
@@ -90,7 +80,7 @@ fi
 	fail "connected mode: mode $(<$sys/mode) mtu $(<$sys/mtu)"
 barrier connected
 wait_for 90 ping -c 1 -W 3 -s 8000 -Mdo "$PEER_IB_IP"
-wait_for 60 cm_ge cm_tx_conns 1
+wait_for 60 nic_ge cm_tx_conns 1
 ping_burst_late ib0 "$PEER_IB_IP" -s 1400
 ping_burst_late ib0 "$PEER_IB_IP" -s 30000 -Mdo -A
 barrier traffic
@@ -125,7 +115,7 @@ ping -q -i 0.01 -W 1 "$PEER_IB_IP" >/dev/null 2>&1 &
 load=$!
 e0=$(out_echos)
 wait_for 30 echos_above $((e0 + 20))
-cm_ge cm_tx_conns 1 || fail "no connection to b before it leaves"
+nic_ge cm_tx_conns 1 || fail "no connection to b before it leaves"
 signal b-may-leave
 # b's guest writes b.rc right before it powers off
 wait_for 180 test -e "$LAB_SHARED/b.rc"
@@ -138,11 +128,11 @@ ping_dead 1000 0.01
 udp_to_peer 250
 kill "$load" 2>/dev/null || true
 wait "$load" 2>/dev/null || true
-log "after the first packets to the dead peer: cm_tx_conns $(cm_stat cm_tx_conns)," \
-	"cm_tx_ud_fallback $(cm_stat cm_tx_ud_fallback), drops $(drop_count ib0)"
+log "after the first packets to the dead peer: cm_tx_conns $(nic_stat cm_tx_conns)," \
+	"cm_tx_ud_fallback $(nic_stat cm_tx_ud_fallback), drops $(drop_count ib0)"
 
 # --- the connection is torn down after the send errors ---
-wait_for 240 cm_eq cm_tx_conns 0
+wait_for 240 nic_eq cm_tx_conns 0
 log "cm_tx_conns 0: $(ethtool -S ib0 | grep -E 'cm_|drop|error' | grep -v ': 0$' | tr -s ' \n' ' ')"
 
 # --- 3000 more packets to the dead peer: bounded memory ---
@@ -177,7 +167,7 @@ wait_for 60 grep -qx 1 $sys/carrier
 [[ $(<$sys/mode) == connected && $(<$sys/mtu) == "$CM_MTU" ]] ||
 	fail "after down/up: mode $(<$sys/mode) mtu $(<$sys/mtu)"
 # going down ended every connection, the dead peer's passive one too
-cm_eq cm_rx_conns 0 || fail "$(cm_stat cm_rx_conns) passive connection(s) survived ib0 down/up"
+nic_eq cm_rx_conns 0 || fail "$(nic_stat cm_rx_conns) passive connection(s) survived ib0 down/up"
 ping_dead 20 0.05
-wait_for 240 cm_eq cm_tx_conns 0
+wait_for 240 nic_eq cm_tx_conns 0
 ip -s link show ib0

@@ -24,17 +24,6 @@
 sys=/sys/class/net/ib0
 CM_MTU=65520
 
-# cm_stat NAME [IF=ib0]: one ethtool -S counter (a missing counter fails the caller).
-cm_stat() {
-	local v
-	v=$(ethtool -S "${2:-ib0}" | awk -v k="$1:" '$1 == k { print $2 }')
-	[[ $v =~ ^[0-9]+$ ]] || { echo "ethtool -S ${2:-ib0} has no counter $1" >&2; return 1; }
-	echo "$v"
-}
-# cm_ge NAME MIN / cm_eq NAME VALUE: the counter of ib0 compares so (for polling).
-cm_ge() { local v; v=$(cm_stat "$1") && ((v >= $2)); }
-cm_eq() { local v; v=$(cm_stat "$1") && ((v == $2)); }
-
 # is_mode MODE: sysfs and `ip -d link` both report MODE for ib0.
 is_mode() {
 	[[ $(<$sys/mode) == "$1" ]] && ip -d link show dev ib0 | grep -Eq "mode +$1( |$)"
@@ -77,13 +66,13 @@ barrier connected
 
 # 8000 bytes with DF only pass over RC: this waits for the connection.
 wait_for 90 ping -c 1 -W 3 -s 8000 -Mdo "$PEER_IB_IP"
-wait_for 60 cm_ge cm_tx_conns 1
-wait_for 60 cm_ge cm_rx_conns 1
-log "cm_tx_conns $(cm_stat cm_tx_conns) cm_rx_conns $(cm_stat cm_rx_conns)"
+wait_for 60 nic_ge cm_tx_conns 1
+wait_for 60 nic_ge cm_rx_conns 1
+log "cm_tx_conns $(nic_stat cm_tx_conns) cm_rx_conns $(nic_stat cm_rx_conns)"
 # --- pings both ways at once, every size with DF (all fit MTU 65520) ---
 # (counters taken before the barrier: none of the peer's burst is missed)
-tx0=$(cm_stat cm_tx_packets)
-rx0=$(cm_stat cm_rx_packets)
+tx0=$(nic_stat cm_tx_packets)
+rx0=$(nic_stat cm_rx_packets)
 d0=$(drop_count ib0)
 barrier rc-up
 # Echoes of 8000 bytes and more go one at a time (ping -A): the kernel answers echoes
@@ -99,8 +88,8 @@ done
 log "ping -6 -s 32000 -M do -A $PEER_IB_IP6"
 ping_burst_late ib0 "$PEER_IB_IP6" -s 32000 -Mdo -A
 barrier pings-sent # the peer's requests count here too
-tx1=$(cm_stat cm_tx_packets)
-rx1=$(cm_stat cm_rx_packets)
+tx1=$(nic_stat cm_tx_packets)
+rx1=$(nic_stat cm_rx_packets)
 log "over RC: sent $((tx1 - tx0)), received $((rx1 - rx0)) (each side: 6 x 50 requests and 6 x 50 replies)"
 # each side sent at least its 300 requests and 300 replies over RC
 ((tx1 - tx0 >= 600)) || fail "cm_tx_packets moved by $((tx1 - tx0)) for 600 echo packets"
@@ -118,10 +107,10 @@ if [[ $NODE == b ]]; then
 	wait "$srv" || { cat iperf-s.log; fail "iperf3 server failed"; }
 else
 	wait_signal iperf-ready 60
-	tx0=$(cm_stat cm_tx_packets)
+	tx0=$(nic_stat cm_tx_packets)
 	timeout 120 iperf3 -c "$PEER_IB_IP" -p 5201 -t 5 -J >tcp.json ||
 		{ cat tcp.json; fail "iperf3 TCP failed (or did not finish in 120 s)"; }
-	tx1=$(cm_stat cm_tx_packets)
+	tx1=$(nic_stat cm_tx_packets)
 	res=$(python3 -c 'import json, sys
 j = json.load(open(sys.argv[1]))
 e = j["end"]
@@ -147,13 +136,13 @@ if [[ $NODE == b ]]; then
 	fi
 	has_cm_flag || fail "ib0 address $(<$sys/address) lost the connected-mode flag in datagram mode"
 	# in datagram mode b sends nothing over RC: its active connections go
-	wait_for 60 cm_eq cm_tx_conns 0
+	wait_for 60 nic_eq cm_tx_conns 0
 else
 	is_mode connected || fail "a left connected mode when b did: $(<$sys/mode)"
 	[[ $(<$sys/mtu) == "$CM_MTU" ]] || fail "a's MTU changed to $(<$sys/mtu) when b left connected mode"
 fi
-tx0=$(cm_stat cm_tx_packets)
-rx0=$(cm_stat cm_rx_packets)
+tx0=$(nic_stat cm_tx_packets)
+rx0=$(nic_stat cm_rx_packets)
 barrier mixed
 
 # small pings both ways, at once
@@ -162,13 +151,13 @@ ping_burst_late ib0 "$PEER_IB_IP" -s 1400
 ping_burst_late ib0 "$PEER_IB_IP6" -s 1400
 barrier mixed-small
 if [[ $NODE == b ]]; then
-	tx1=$(cm_stat cm_tx_packets)
-	rx1=$(cm_stat cm_rx_packets)
+	tx1=$(nic_stat cm_tx_packets)
+	rx1=$(nic_stat cm_rx_packets)
 	log "b in datagram mode: cm_tx_packets +$((tx1 - tx0)), cm_rx_packets +$((rx1 - rx0))"
 	((tx1 == tx0)) || fail "b sent $((tx1 - tx0)) packets over RC in datagram mode"
 	# a's requests and replies to b came over a's connection, accepted by b
 	((rx1 - rx0 >= 150)) || fail "b received only $((rx1 - rx0)) packets over RC from a (>= 150 expected)"
-	cm_ge cm_rx_conns 1 || fail "b in datagram mode has no passive connection from a"
+	nic_ge cm_rx_conns 1 || fail "b in datagram mode has no passive connection from a"
 fi
 
 # large echoes, one at a time (-A, see above): one leg over RC, the other as IP
@@ -204,23 +193,23 @@ large_burst() {
 
 # a -> b: requests over RC with DF, b fragments its replies over UD
 i0=$(in_echos)
-r0=$(cm_stat cm_rx_packets)
+r0=$(nic_stat cm_rx_packets)
 barrier large-a
 if [[ $NODE == a ]]; then
-	cm_ge cm_tx_conns 1 || fail "a has no connection to b in datagram mode"
-	tx0=$(cm_stat cm_tx_packets)
+	nic_ge cm_tx_conns 1 || fail "a has no connection to b in datagram mode"
+	tx0=$(nic_stat cm_tx_packets)
 	for size in 32000 65000; do
 		large_burst "$size" -Mdo
 		((REPLIES == 50)) || log_counters
 		((REPLIES >= 40)) || fail "only $REPLIES of 50 echoes of $size bytes to b answered"
 	done
-	tx1=$(cm_stat cm_tx_packets)
+	tx1=$(nic_stat cm_tx_packets)
 	((tx1 - tx0 >= 100)) || fail "a's large pings to b did not go over RC (cm_tx_packets +$((tx1 - tx0)))"
 fi
 barrier large-a-done
 if [[ $NODE == b ]]; then
 	i1=$(in_echos)
-	r1=$(cm_stat cm_rx_packets)
+	r1=$(nic_stat cm_rx_packets)
 	log "b got $((i1 - i0)) echo requests, $((r1 - r0)) packets over RC"
 	((i1 - i0 >= 100 && r1 - r0 >= 100)) ||
 		fail "a's 100 large echo requests over RC: b received $((i1 - i0)) requests, $((r1 - r0)) RC packets"
@@ -228,9 +217,9 @@ fi
 
 # b -> a: requests as fragments over UD, a replies over RC; with DF, b's own MTU refuses
 if [[ $NODE == b ]]; then
-	r0=$(cm_stat cm_rx_packets)
+	r0=$(nic_stat cm_rx_packets)
 	large_burst 32000
-	r1=$(cm_stat cm_rx_packets)
+	r1=$(nic_stat cm_rx_packets)
 	((REPLIES >= 40)) || { log_counters; fail "only $REPLIES of 50 echoes of 32000 bytes to a answered"; }
 	((r1 - r0 >= REPLIES)) || fail "a's replies did not come over RC (cm_rx_packets +$((r1 - r0)))"
 	if out=$(ping -c 1 -W 2 -s 8000 -Mdo "$PEER_IB_IP" 2>&1); then
@@ -240,6 +229,6 @@ if [[ $NODE == b ]]; then
 	log "b -M do -s 8000 refused: $(grep -Ei 'too long|mtu' <<<"$out" | head -n1)"
 fi
 barrier end
-log "cm_tx_conns $(cm_stat cm_tx_conns) cm_rx_conns $(cm_stat cm_rx_conns)" \
-	"cm_tx_ud_fallback $(cm_stat cm_tx_ud_fallback) cm_icmp_too_big $(cm_stat cm_icmp_too_big)"
+log "cm_tx_conns $(nic_stat cm_tx_conns) cm_rx_conns $(nic_stat cm_rx_conns)" \
+	"cm_tx_ud_fallback $(nic_stat cm_tx_ud_fallback) cm_icmp_too_big $(nic_stat cm_icmp_too_big)"
 ip -s link show ib0

@@ -47,9 +47,9 @@ check ip link add link ib0 name ib0.8002 type ipoib pkey 0x8002
 # multicast: IPv6 all-nodes pings, each one dropped as our own echo) leaves it armed.
 echo "1 12 0 ib0.8002" >$F/rx_alloc
 grep -q " dev ib0.8002$" $F/rx_alloc || fail "the knob does not show its interface: $(cat $F/rx_alloc)"
-echo0=$(ethtool -S ib0 | awk '$1 == "rx_own_echo:" { print $2 }')
+echo0=$(nic_stat rx_own_echo ib0)
 ping -6 -c 5 -i 0.2 -W 1 ff02::1%ib0 >/dev/null 2>&1 || true
-echo1=$(ethtool -S ib0 | awk '$1 == "rx_own_echo:" { print $2 }')
+echo1=$(nic_stat rx_own_echo ib0)
 log "ib0 received $((echo1 - echo0)) of its own multicast packets with the fault armed"
 ((echo1 > echo0)) || fail "ib0 received nothing: the refill path was not exercised"
 [[ $(injected rx_alloc) == 0 ]] || fail "ib0 took the fault meant for ib0.8002: $(cat $F/rx_alloc)"
