@@ -8,7 +8,7 @@
 # its rxe0 (`rdma link delete`) with connections live and adds it back.
 # Traffic works after each.
 # guests: 2
-# timeout: 720
+# timeout: 1200
 #
 #   +-------------------------------+   pings both ways, both ifs   +-------------------------------+
 #   | a  ib0      198.18.2.1        |===============================| b  ib0      198.18.2.2        |
