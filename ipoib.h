@@ -107,7 +107,7 @@ enum {
 	IPOIB_CM_CONNECTED,	/* active: REP handled, sends go over RC */
 	IPOIB_CM_DEAD,		/* on cm.dead_list, being torn down */
 	IPOIB_CM_SHUT,		/* DREQ sent and QP in error: draining */
-	IPOIB_CM_FAILED,	/* never got connected: back off */
+	IPOIB_CM_FAILED,	/* never got connected: counted, backs off */
 };
 
 /* mcast->flags */
@@ -313,6 +313,7 @@ struct ipoib_cm {
 	u64 tx_packets;
 	u64 rx_packets;
 	u64 tx_ud_fallback;
+	u64 tx_connect_failed;	/* attempts that never connected */
 	u64 icmp_too_big;
 };
 

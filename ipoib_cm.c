@@ -302,6 +302,8 @@ static void ipoib_cm_kill_locked(struct ipoib_dev_priv *priv,
 		priv->cm.rx_count--;
 	else if (test_bit(IPOIB_CM_CONNECTED, &conn->flags))
 		atomic_dec(&priv->cm.tx_conns);
+	else if (test_bit(IPOIB_CM_FAILED, &conn->flags))
+		priv->cm.tx_connect_failed++;
 	list_move_tail(&conn->list, &priv->cm.dead_list);
 	queue_work(priv->wq, &priv->cm.dead_task);
 }
@@ -1132,8 +1134,16 @@ static int ipoib_cm_handler(struct ib_cm_id *id,
 	case IB_CM_DREQ_ERROR:
 	case IB_CM_TIMEWAIT_EXIT:
 		if (!test_bit(IPOIB_CM_CONNECTED, &conn->flags) &&
-		    !test_bit(IPOIB_CM_PASSIVE, &conn->flags))
+		    !test_bit(IPOIB_CM_PASSIVE, &conn->flags)) {
+			if (event->event == IB_CM_REJ_RECEIVED)
+				ipoib_dbg(conn->priv, "%pI6 refused the connection: %s\n",
+					  conn->daddr + 4,
+					  ibcm_reject_msg(event->param.rej_rcvd.reason));
+			else
+				ipoib_dbg(conn->priv, "connecting to %pI6 failed: CM event %d\n",
+					  conn->daddr + 4, event->event);
 			set_bit(IPOIB_CM_FAILED, &conn->flags);
+		}
 		ipoib_cm_kill(conn->priv, conn);
 		break;
 	default:

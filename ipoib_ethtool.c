@@ -47,6 +47,7 @@ enum {
 	IPOIB_STAT_CM_TX_PACKETS,
 	IPOIB_STAT_CM_RX_PACKETS,
 	IPOIB_STAT_CM_TX_UD_FALLBACK,
+	IPOIB_STAT_CM_TX_CONNECT_FAILED,
 	IPOIB_STAT_CM_ICMP_TOO_BIG,
 	IPOIB_STAT_NR,
 };
@@ -74,6 +75,7 @@ static const char ipoib_stat_names[IPOIB_STAT_NR][ETH_GSTRING_LEN] = {
 	[IPOIB_STAT_CM_TX_PACKETS]	= "cm_tx_packets",
 	[IPOIB_STAT_CM_RX_PACKETS]	= "cm_rx_packets",
 	[IPOIB_STAT_CM_TX_UD_FALLBACK]	= "cm_tx_ud_fallback",
+	[IPOIB_STAT_CM_TX_CONNECT_FAILED] = "cm_tx_connect_failed",
 	[IPOIB_STAT_CM_ICMP_TOO_BIG]	= "cm_icmp_too_big",
 };
 
@@ -118,6 +120,8 @@ static void ipoib_get_ethtool_stats(struct net_device *dev,
 	data[IPOIB_STAT_CM_TX_PACKETS] = READ_ONCE(priv->cm.tx_packets);
 	data[IPOIB_STAT_CM_RX_PACKETS] = READ_ONCE(priv->cm.rx_packets);
 	data[IPOIB_STAT_CM_TX_UD_FALLBACK] = READ_ONCE(priv->cm.tx_ud_fallback);
+	data[IPOIB_STAT_CM_TX_CONNECT_FAILED] =
+		READ_ONCE(priv->cm.tx_connect_failed);
 	data[IPOIB_STAT_CM_ICMP_TOO_BIG] = READ_ONCE(priv->cm.icmp_too_big);
 }
 

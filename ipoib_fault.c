@@ -102,17 +102,16 @@ int ipoib_fault_inject_atomic(struct ipoib_dev_priv *priv,
 static ssize_t ipoib_fault_read(struct file *file, char __user *ubuf,
 				size_t len, loff_t *ppos)
 {
-	struct ipoib_fault *f = file->private_data;
+	struct ipoib_fault f;
 	char buf[64 + IFNAMSIZ];
 	int n;
 
 	spin_lock_irq(&fault_lock);
-	n = scnprintf(buf, sizeof(buf), "%u %d %u injected %lu", f->count,
-		      -f->err, f->delay_ms, f->injected);
-	if (f->ifname[0])
-		n += scnprintf(buf + n, sizeof(buf) - n, " dev %s", f->ifname);
+	f = *(struct ipoib_fault *)file->private_data;
 	spin_unlock_irq(&fault_lock);
-	n += scnprintf(buf + n, sizeof(buf) - n, "\n");
+	n = scnprintf(buf, sizeof(buf), "%u %d %u injected %lu%s%s\n",
+		      f.count, -f.err, f.delay_ms, f.injected,
+		      f.ifname[0] ? " dev " : "", f.ifname);
 	return simple_read_from_buffer(ubuf, len, ppos, buf, n);
 }
 

@@ -151,7 +151,11 @@ log_counters() {
 	rdma statistic show 2>/dev/null || true
 	# every IP, IPv6, ICMP, UDP and TCP counter that is not zero (discards, reassembly
 	# failures, neighbour resolution...), absolute values
-	nstat -asz 2>/dev/null | awk 'NR > 1 && $2 != 0 { print "    " $1, $2 }' || grep '^Udp' /proc/net/snmp || true
+	if command -v nstat >/dev/null; then
+		nstat -asz | awk 'NR > 1 && $2 != 0 { print "    " $1, $2 }'
+	else
+		cat /proc/net/snmp /proc/net/snmp6
+	fi 2>/dev/null || true
 	grep -H . /proc/net/stat/ndisc_cache /proc/net/stat/arp_cache 2>/dev/null || true
 }
 

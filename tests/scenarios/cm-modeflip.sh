@@ -98,10 +98,27 @@ clean_traffic() {
 	ping_burst_late ib0 "$PEER_IB_IP" -s 30000 -A
 	ping_burst_late $C "198.18.3.$p"
 	ping_burst_late $C "198.18.3.$p" -s 30000 -A
-	nic_ge cm_tx_conns 1 || fail "no active connection on ib0 after clean traffic"
-	nic_ge cm_tx_conns 1 $C || fail "no active connection on $C after clean traffic"
+	conn_used ib0 "$PEER_IB_IP"
+	conn_used $C "198.18.3.$p"
 	barrier "$1-clean"
 }
+
+# conn_used IF DEST: IF reaches DEST over a connection.  An attempt can fail while
+# the peer is still settling (a lost CM message costs one ~8 s REQ timeout; a refusal
+# backs off 10 s) and the traffic meanwhile goes over UD, so allow for a few attempts,
+# keeping traffic going, then require a connection and sends over it.
+conn_used() {
+	local ifc=$1 dest=$2 t0
+	t0=$(nic_stat cm_tx_packets "$ifc")
+	if ! poll 60 _ping_conn "$ifc" "$dest"; then
+		log_counters
+		dmesg | grep -E "ib_ipoib|$ifc" | tail -n 40
+		fail "no active connection on $ifc after clean traffic" \
+			"($(nic_stat cm_tx_connect_failed "$ifc") failed attempts)"
+	fi
+	(($(nic_stat cm_tx_packets "$ifc") > t0)) || fail "$ifc sent nothing over its connection"
+}
+_ping_conn() { ping -c 1 -W 2 "$2" >/dev/null; nic_ge cm_tx_conns 1 "$1"; }
 
 # live_conns: wait until ib0 and the child each have active and passive connections.
 live_conns() {
@@ -114,6 +131,9 @@ live_conns() {
 		"$C tx $(nic_stat cm_tx_conns $C) rx $(nic_stat cm_rx_conns $C)"
 }
 
+# the driver's debug messages say why a connection attempt failed (dmesg, artefacts)
+echo 1 >/sys/module/ib_ipoib/parameters/debug_level
+echo 'module ib_ipoib +p' >/sys/kernel/debug/dynamic_debug/control
 wait_ib0
 wait_for 60 grep -qx 1 /sys/class/net/ib0/carrier
 DGRAM_MTU=$(</sys/class/net/ib0/mtu)
@@ -161,7 +181,7 @@ if [[ $NODE == a ]]; then
 	check rmmod ib_ipoib
 	[[ ! -e /sys/module/ib_ipoib ]] || fail "module still loaded"
 	[[ ! -e /sys/class/net/ib0 && ! -e /sys/class/net/$C ]] || fail "an interface survived rmmod"
-	load_ipoib
+	load_ipoib debug_level=1 dyndbg=+p
 	wait_ib0
 	ipoib_up
 	child_up sysfs
@@ -193,4 +213,5 @@ fi
 stop_load
 clean_traffic readd
 log "ib0: $(nic_stat cm_tx_conns) tx / $(nic_stat cm_rx_conns) rx connections," \
+	"$(nic_stat cm_tx_connect_failed) failed attempts," \
 	"$(nic_stat cm_tx_ud_fallback) UD fallbacks, $(nic_stat cm_icmp_too_big) too-big"
