@@ -16,15 +16,7 @@ LAB=$REPO/tests/lab
 cd "$REPO" || exit 1
 
 # (a) packages
-if ! "$LAB/deps.sh" check >/dev/null 2>&1; then
-	if ((EUID == 0)); then
-		"$LAB/deps.sh" install || { echo "check: installing the lab's packages failed" >&2; exit 1; }
-	else
-		echo "check: packages are missing; as root run:" >&2
-		"$LAB/deps.sh" check >&2
-		exit 1
-	fi
-fi
+"$LAB/deps.sh" install || { echo "check: the lab's packages are missing (see above)" >&2; exit 1; }
 
 # (b) kernels
 mapfile -t KERNELS < <("$LAB/deps.sh" kernels)

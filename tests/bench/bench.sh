@@ -31,14 +31,7 @@ LAB=$REPO/tests/lab
 cd "$REPO" || exit 1
 start=$SECONDS
 
-if ! "$LAB/deps.sh" check >/dev/null 2>&1; then
-	if ((EUID == 0)); then
-		"$LAB/deps.sh" install || exit 1
-	else
-		"$LAB/deps.sh" check >&2
-		exit 1
-	fi
-fi
+"$LAB/deps.sh" install || { echo "bench: the lab's packages are missing (see above)" >&2; exit 1; }
 KVER=${KVER:-$("$LAB/deps.sh" kernels 2>/dev/null | grep '^6\.12\.' | tail -n 1)}
 [[ -n $KVER ]] || { echo "bench: no usable 6.12 kernel (set KVER=)" >&2; exit 1; }
 

@@ -8,14 +8,7 @@ REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 LAB=$REPO/tests/lab
 cd "$REPO" || exit 1
 
-if ! "$LAB/deps.sh" check >/dev/null 2>&1; then
-	if ((EUID == 0)); then
-		"$LAB/deps.sh" install || exit 1
-	else
-		"$LAB/deps.sh" check >&2
-		exit 1
-	fi
-fi
+"$LAB/deps.sh" install || { echo "demo: the lab's packages are missing (see above)" >&2; exit 1; }
 KVER=${KVER:-$("$LAB/deps.sh" kernels | tail -n 1)}
 [[ -n $KVER ]] || { echo "demo: no usable kernel" >&2; exit 1; }
 

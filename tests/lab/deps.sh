@@ -3,7 +3,8 @@
 #
 #   deps.sh list      print the package names, one per line
 #   deps.sh check     exit 0 if all are installed; else print the apt-get line, exit 1
-#   deps.sh install   install the missing ones (root; apt-get update only if needed)
+#   deps.sh install   install the missing ones (root; apt-get update only if needed);
+#                     not root: print the apt-get line, exit 1 if any is missing
 #   deps.sh kernels   print the two kernel releases to test (newest 6.1.*, newest 6.12.*)
 #                     that have both /boot/vmlinuz-R and /lib/modules/R/build
 set -euo pipefail
