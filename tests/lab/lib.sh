@@ -239,6 +239,14 @@ load_ipoib() {
 	check insmod "$LAB_MODULE" "$@"
 }
 
+# ipoib_debug_on: the loaded driver's debug messages into the kernel log (debug_level=1,
+# and dynamic debug where the kernel has it: Debian's has, the debug kernel's has not).
+ipoib_debug_on() {
+	echo 1 >/sys/module/ib_ipoib/parameters/debug_level
+	local ctl=/sys/kernel/debug/dynamic_debug/control
+	[[ ! -w $ctl ]] || echo 'module ib_ipoib +p' >"$ctl"
+}
+
 # ipoib_up: bring $IB_IF up with this node's lab addresses (IPv4 /24, IPv6 /64 nodad).
 ipoib_up() {
 	check ip link set "$IB_IF" up

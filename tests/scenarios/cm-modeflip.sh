@@ -132,8 +132,7 @@ live_conns() {
 }
 
 # the driver's debug messages say why a connection attempt failed (dmesg, artefacts)
-echo 1 >/sys/module/ib_ipoib/parameters/debug_level
-echo 'module ib_ipoib +p' >/sys/kernel/debug/dynamic_debug/control
+ipoib_debug_on
 wait_ib0
 wait_for 60 grep -qx 1 /sys/class/net/ib0/carrier
 DGRAM_MTU=$(</sys/class/net/ib0/mtu)
@@ -181,7 +180,8 @@ if [[ $NODE == a ]]; then
 	check rmmod ib_ipoib
 	[[ ! -e /sys/module/ib_ipoib ]] || fail "module still loaded"
 	[[ ! -e /sys/class/net/ib0 && ! -e /sys/class/net/$C ]] || fail "an interface survived rmmod"
-	load_ipoib debug_level=1 dyndbg=+p
+	load_ipoib
+	ipoib_debug_on
 	wait_ib0
 	ipoib_up
 	child_up sysfs
