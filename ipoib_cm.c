@@ -293,9 +293,10 @@ static void ipoib_cm_kill_locked(struct ipoib_dev_priv *priv,
 		RCU_INIT_POINTER(neigh->cm, NULL);
 		/* sends that waited for the connection go out another way */
 		skb_queue_splice_tail_init(&neigh->queue, &conn->requeue);
+		/* a refused or unanswered attempt backs off, a teardown not */
 		neigh->cm_retry_at = jiffies +
-			(test_bit(IPOIB_CM_CONNECTED, &conn->flags) ?
-			 HZ : IPOIB_CM_RETRY);
+			(test_bit(IPOIB_CM_FAILED, &conn->flags) ?
+			 IPOIB_CM_RETRY : HZ);
 		conn->neigh = NULL;
 	}
 	if (test_bit(IPOIB_CM_PASSIVE, &conn->flags))
