@@ -4,6 +4,7 @@
 # expect: fail
 # expect-reason: timeout
 # ipoib: no
+# once: yes
 #
 #   +---------+
 #   | a       |  (no peer; the script just sleeps)

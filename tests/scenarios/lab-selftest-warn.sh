@@ -4,6 +4,7 @@
 # expect: fail
 # expect-reason: kernel log matched 'WARNING:'
 # ipoib: no
+# once: yes
 #
 #   +---------+
 #   | a       |  (no peer; nothing on the wire)
