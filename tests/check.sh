@@ -14,6 +14,7 @@ set -uo pipefail
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 LAB=$REPO/tests/lab
 cd "$REPO" || exit 1
+start=$SECONDS # the printed duration covers everything, package installation included
 
 # (a) packages
 "$LAB/deps.sh" install || { echo "check: the lab's packages are missing (see above)" >&2; exit 1; }
@@ -51,7 +52,6 @@ jobs=()
 passed=0 failed=0
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
-start=$SECONDS
 
 # step NAME CMD...: a checked step, counted like a scenario; output shown on failure
 step() {
@@ -109,7 +109,8 @@ for k in "${KERNELS[@]}"; do
 	fi
 	passed=$((passed + p)) failed=$((failed + f))
 done
-echo "(${KERNELS[*]}: $((SECONDS - start))s)"
+t=$((SECONDS - start))
+echo "make check took ${t}s ($((t / 60)) min $((t % 60)) s) for ${KERNELS[*]}"
 echo "$passed passed, $failed failed"
 ((failed == 0))
 exit
