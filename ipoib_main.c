@@ -1195,8 +1195,11 @@ static int __init ipoib_init_module(void)
 	ipoib_queue_size(&ipoib_sendq_size, "send_queue_size");
 	ipoib_queue_size(&ipoib_recvq_size, "recv_queue_size");
 
-	/* only IB-event flush tasks run here; see ipoib.h */
-	ipoib_flush_wq = alloc_workqueue("ipoib_flush", WQ_UNBOUND, 0);
+	/*
+	 * Only IB-event flush tasks run here (see ipoib.h), one at a time and
+	 * in the order the events came.
+	 */
+	ipoib_flush_wq = alloc_ordered_workqueue("ipoib_flush", 0);
 	if (!ipoib_flush_wq)
 		return -ENOMEM;
 
