@@ -42,6 +42,7 @@ static struct ipoib_fault ipoib_faults[IPOIB_FAULT_NR] = {
 	[IPOIB_FAULT_CQ_CREATE]		= { .name = "cq_create" },
 	[IPOIB_FAULT_RX_ALLOC]		= { .name = "rx_alloc" },
 	[IPOIB_FAULT_SRQ_CREATE]	= { .name = "srq_create" },
+	[IPOIB_FAULT_MTU_APPLY]		= { .name = "mtu_apply" },
 };
 
 static struct dentry *ipoib_debug_root;

@@ -708,9 +708,13 @@ int ipoib_apply_mtu(struct ipoib_dev_priv *priv)
 	ASSERT_RTNL();
 	if (dev->mtu == mtu)
 		return 0;
+	ret = ipoib_fault_inject(priv, IPOIB_FAULT_MTU_APPLY);
+	if (ret)
+		goto out;
 	set_bit(IPOIB_FLAG_MTU_SYNC, &priv->flags);
 	ret = dev_set_mtu(dev, mtu);
 	clear_bit(IPOIB_FLAG_MTU_SYNC, &priv->flags);
+out:
 	if (ret)
 		ipoib_warn(priv, "cannot set MTU %u: %d\n", mtu, ret);
 	return ret;
@@ -779,6 +783,8 @@ int ipoib_set_mode(struct ipoib_dev_priv *priv, bool connected,
 		   struct netlink_ext_ack *extack)
 {
 	struct net_device *dev = priv->dev;
+	unsigned int old_admin_mtu = priv->admin_mtu;
+	int ret;
 
 	ASSERT_RTNL();
 	if (connected == ipoib_cm_admin(priv))
@@ -792,15 +798,27 @@ int ipoib_set_mode(struct ipoib_dev_priv *priv, bool connected,
 		set_bit(IPOIB_FLAG_ADMIN_CM, &priv->flags);
 		ipoib_update_max_mtu(priv);
 		priv->admin_mtu = IPOIB_CM_MTU;
-		netdev_info(dev, "connected mode: multicast larger than %u bytes is dropped\n",
-			    READ_ONCE(priv->mcast_mtu));
 	} else {
 		clear_bit(IPOIB_FLAG_ADMIN_CM, &priv->flags);
-		ipoib_cm_flush_tx(priv);
 		ipoib_update_max_mtu(priv);
 		priv->admin_mtu = min(priv->admin_mtu, dev->max_mtu);
 	}
-	ipoib_apply_mtu(priv);
+	ret = ipoib_apply_mtu(priv);
+	if (ret) {
+		/* the MTU did not change: neither does the mode */
+		change_bit(IPOIB_FLAG_ADMIN_CM, &priv->flags);
+		ipoib_update_max_mtu(priv);
+		priv->admin_mtu = old_admin_mtu;
+		NL_SET_ERR_MSG(extack,
+			       "cannot apply the new mode's MTU; mode unchanged");
+		return ret;
+	}
+
+	if (connected)
+		netdev_info(dev, "connected mode: multicast larger than %u bytes is dropped\n",
+			    READ_ONCE(priv->mcast_mtu));
+	else
+		ipoib_cm_flush_tx(priv);
 	return 0;
 }
 
