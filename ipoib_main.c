@@ -680,6 +680,29 @@ void ipoib_set_dev_features(struct ipoib_dev_priv *priv)
 }
 
 /*
+ * After a new QP (ethtool -G): only scatter-gather depends on it.  Every
+ * other feature, the stack's software ones (GRO, GSO) included, stays as
+ * the user left it.  rtnl held.
+ */
+void ipoib_update_sg_feature(struct ipoib_dev_priv *priv)
+{
+	struct net_device *dev = priv->dev;
+	bool sg = priv->max_send_sge > 1;
+
+	if (sg == !!(dev->hw_features & NETIF_F_SG))
+		return;
+	if (sg) {
+		dev->hw_features |= NETIF_F_SG;
+		dev->wanted_features |= NETIF_F_SG;
+	} else {
+		dev->hw_features &= ~NETIF_F_SG;
+		dev->wanted_features &= ~NETIF_F_SG;
+		dev->features &= ~NETIF_F_SG;
+	}
+	netdev_update_features(dev);
+}
+
+/*
  * The largest MTU the mode allows: a connection's in connected mode, the
  * broadcast group's (within the port's) in datagram mode.
  */
@@ -998,6 +1021,8 @@ static void ipoib_dev_uninit(struct net_device *dev)
 	ipoib_reap_dead_ahs(priv, true);
 
 	ipoib_transport_cleanup(priv);
+	/* no more events; a reopen still queued gives up (OPER_UP is clear) */
+	cancel_work_sync(&priv->recover_task);
 	if (priv->fabric->cleanup)
 		priv->fabric->cleanup(priv);
 	rhashtable_destroy(&priv->neigh_table);
@@ -1070,6 +1095,7 @@ void ipoib_setup(struct net_device *dev)
 	ipoib_mcast_init(priv);
 	ipoib_cm_setup(priv);
 	INIT_DELAYED_WORK(&priv->reap_task, ipoib_reap_work);
+	INIT_WORK(&priv->recover_task, ipoib_recover_work);
 	INIT_WORK(&priv->flush_gid, ipoib_flush_gid_work);
 	INIT_WORK(&priv->flush_light, ipoib_flush_light_work);
 	INIT_WORK(&priv->flush_normal, ipoib_flush_normal_work);
