@@ -399,6 +399,10 @@ struct ipoib_dev_priv {
 	struct work_struct mcast_restart_task;
 	struct work_struct carrier_on_task;
 	struct delayed_work reap_task;
+	/* reopen after a QP or CQ error event (ipoib_recover_work) */
+	struct work_struct recover_task;
+	int recover_event;		/* enum ib_event_type that asked for it */
+	u64 recoveries;			/* reopens done, for ethtool -S */
 
 	/* IB event flushes, on the global ipoib_flush_wq */
 	struct work_struct flush_gid;
@@ -502,6 +506,7 @@ struct ipoib_ah *ipoib_create_ah(struct ipoib_dev_priv *priv,
 void ipoib_ah_release(struct kref *ref);
 void ipoib_reap_dead_ahs(struct ipoib_dev_priv *priv, bool all);
 void ipoib_set_dev_features(struct ipoib_dev_priv *priv);
+void ipoib_update_sg_feature(struct ipoib_dev_priv *priv);
 int ipoib_apply_mtu(struct ipoib_dev_priv *priv);
 
 static inline void ipoib_put_ah(struct ipoib_ah *ah)
@@ -534,6 +539,8 @@ void ipoib_flush_gid_work(struct work_struct *work);
 void ipoib_flush_light_work(struct work_struct *work);
 void ipoib_flush_normal_work(struct work_struct *work);
 void ipoib_flush_heavy_work(struct work_struct *work);
+void ipoib_recover_work(struct work_struct *work);
+int ipoib_force_error(struct ipoib_dev_priv *priv, const char *what);
 int ipoib_set_qkey(struct ipoib_dev_priv *priv, u32 qkey);
 int ipoib_tx_prepare(struct ipoib_dev_priv *priv, struct ipoib_tx_buf *tx,
 		     struct sk_buff *skb);
@@ -559,7 +566,10 @@ static inline bool ipoib_wr_is_cm(u64 wr_id)
 }
 
 void ipoib_cm_setup(struct ipoib_dev_priv *priv);
-unsigned int ipoib_cm_recv_cq_extra(struct ipoib_dev_priv *priv);
+unsigned int ipoib_cm_recv_cq_extra(struct ipoib_dev_priv *priv,
+				    unsigned int recvq_size,
+				    unsigned int *srq_size,
+				    unsigned int *nonsrq_max);
 int ipoib_cm_dev_open(struct ipoib_dev_priv *priv);
 void ipoib_cm_dev_stop(struct ipoib_dev_priv *priv);
 void ipoib_cm_dev_stop_finish(struct ipoib_dev_priv *priv);
@@ -615,6 +625,7 @@ enum ipoib_fault_site {
 	IPOIB_FAULT_CQ_CREATE,
 	IPOIB_FAULT_RX_ALLOC,
 	IPOIB_FAULT_SRQ_CREATE,
+	IPOIB_FAULT_MTU_APPLY,
 	IPOIB_FAULT_NR,
 };
 

@@ -94,25 +94,31 @@ void ipoib_cm_setup(struct ipoib_dev_priv *priv)
 /*
  * Whether the port does connected mode, and how many receive completions
  * it adds to the receive CQ: an SRQ ring, or a ring per connection for at
- * most nonsrq_max connections when the SRQ is missing.
+ * most nonsrq_max connections when the SRQ is missing.  The sizes for
+ * @recvq_size go to *srq_size and *nonsrq_max; the caller stores them in
+ * priv->cm only once a transport of that size exists.
  */
-unsigned int ipoib_cm_recv_cq_extra(struct ipoib_dev_priv *priv)
+unsigned int ipoib_cm_recv_cq_extra(struct ipoib_dev_priv *priv,
+				    unsigned int recvq_size,
+				    unsigned int *srq_size,
+				    unsigned int *nonsrq_max)
 {
 	const struct ib_device_attr *a = &priv->ca->attrs;
-	struct ipoib_cm *cm = &priv->cm;
 	unsigned int room, srq, nonsrq;
 
-	cm->supported = rdma_cap_ib_cm(priv->ca, priv->port) &&
-			a->max_recv_sge >= IPOIB_CM_RX_SG;
-	if (!cm->supported)
+	*srq_size = 0;
+	*nonsrq_max = 0;
+	priv->cm.supported = rdma_cap_ib_cm(priv->ca, priv->port) &&
+			     a->max_recv_sge >= IPOIB_CM_RX_SG;
+	if (!priv->cm.supported)
 		return 0;
 
-	room = a->max_cqe > priv->recvq_size ? a->max_cqe - priv->recvq_size : 0;
-	srq = min_t(unsigned int, priv->recvq_size, a->max_srq_wr);
+	room = a->max_cqe > recvq_size ? a->max_cqe - recvq_size : 0;
+	srq = min_t(unsigned int, recvq_size, a->max_srq_wr);
 	nonsrq = min_t(unsigned int, ipoib_max_nonsrq_conn_qp,
 		       room / IPOIB_CM_NONSRQ_RING);
-	cm->nonsrq_max = nonsrq;
-	cm->srq_size = srq;
+	*nonsrq_max = nonsrq;
+	*srq_size = srq;
 	return min(room, max(srq, nonsrq * IPOIB_CM_NONSRQ_RING));
 }
 

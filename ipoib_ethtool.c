@@ -49,6 +49,7 @@ enum {
 	IPOIB_STAT_CM_TX_UD_FALLBACK,
 	IPOIB_STAT_CM_TX_CONNECT_FAILED,
 	IPOIB_STAT_CM_ICMP_TOO_BIG,
+	IPOIB_STAT_ERROR_RECOVERIES,
 	IPOIB_STAT_NR,
 };
 
@@ -77,6 +78,7 @@ static const char ipoib_stat_names[IPOIB_STAT_NR][ETH_GSTRING_LEN] = {
 	[IPOIB_STAT_CM_TX_UD_FALLBACK]	= "cm_tx_ud_fallback",
 	[IPOIB_STAT_CM_TX_CONNECT_FAILED] = "cm_tx_connect_failed",
 	[IPOIB_STAT_CM_ICMP_TOO_BIG]	= "cm_icmp_too_big",
+	[IPOIB_STAT_ERROR_RECOVERIES]	= "error_recoveries",
 };
 
 static int ipoib_get_sset_count(struct net_device *dev, int sset)
@@ -123,6 +125,7 @@ static void ipoib_get_ethtool_stats(struct net_device *dev,
 	data[IPOIB_STAT_CM_TX_CONNECT_FAILED] =
 		READ_ONCE(priv->cm.tx_connect_failed);
 	data[IPOIB_STAT_CM_ICMP_TOO_BIG] = READ_ONCE(priv->cm.icmp_too_big);
+	data[IPOIB_STAT_ERROR_RECOVERIES] = READ_ONCE(priv->recoveries);
 }
 
 static int ipoib_get_link_ksettings(struct net_device *dev,
@@ -160,6 +163,7 @@ static int ipoib_set_ringparam(struct net_device *dev,
 			       struct netlink_ext_ack *extack)
 {
 	struct ipoib_dev_priv *priv = ipoib_priv(dev);
+	const struct ib_device_attr *a = &priv->ca->attrs;
 	unsigned int rx = ring->rx_pending, tx = ring->tx_pending;
 
 	if (ring->rx_mini_pending || ring->rx_jumbo_pending) {
@@ -175,6 +179,12 @@ static int ipoib_set_ringparam(struct net_device *dev,
 	tx = roundup_pow_of_two(tx);
 	if (rx == priv->recvq_size && tx == priv->sendq_size)
 		return 0;
+	/* what the device cannot take is refused before anything changes */
+	if (max(rx, tx) > (unsigned int)a->max_qp_wr ||
+	    max(rx, tx) > (unsigned int)a->max_cqe) {
+		NL_SET_ERR_MSG(extack, "rings larger than the device allows");
+		return -EINVAL;
+	}
 	return ipoib_resize_rings(priv, rx, tx, extack);
 }
 

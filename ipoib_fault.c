@@ -9,15 +9,23 @@
  * With IFNAME, only operations of the interface of that name count, so that
  * a busy sibling cannot take a fault meant for another interface.  Delays
  * apply where the site may sleep (mcast_join, qp_create, cq_create,
- * srq_create); the others (path_resolve, rx_alloc) run in atomic context and
- * only fail.  Reading shows "COUNT ERRNO DELAY_MS injected N", followed by
- * "dev IFNAME" when the site is limited to one interface.
+ * srq_create, mtu_apply); the others (path_resolve, rx_alloc) run in atomic
+ * context and only fail.  Reading shows "COUNT ERRNO DELAY_MS injected N",
+ * followed by "dev IFNAME" when the site is limited to one interface.
+ *
+ *   /sys/kernel/debug/ipoib/fault/transport_error
+ *
+ * Writing "IFNAME [qp|send_cq|recv_cq]" does at once what a device does on
+ * a fatal error of that interface's UD QP (the default) or CQ: the QP goes
+ * to the error state, and the object's event handler is called.  The
+ * interface must be in the initial network namespace and running.
  */
 
 #include <linux/debugfs.h>
 #include <linux/delay.h>
 #include <linux/errno.h>
 #include <linux/netdevice.h>
+#include <linux/rtnetlink.h>
 #include <linux/spinlock.h>
 #include <linux/uaccess.h>
 
@@ -42,6 +50,7 @@ static struct ipoib_fault ipoib_faults[IPOIB_FAULT_NR] = {
 	[IPOIB_FAULT_CQ_CREATE]		= { .name = "cq_create" },
 	[IPOIB_FAULT_RX_ALLOC]		= { .name = "rx_alloc" },
 	[IPOIB_FAULT_SRQ_CREATE]	= { .name = "srq_create" },
+	[IPOIB_FAULT_MTU_APPLY]		= { .name = "mtu_apply" },
 };
 
 static struct dentry *ipoib_debug_root;
@@ -155,6 +164,41 @@ static const struct file_operations ipoib_fault_fops = {
 	.llseek	= default_llseek,
 };
 
+static ssize_t ipoib_transport_error_write(struct file *file,
+					   const char __user *ubuf,
+					   size_t len, loff_t *ppos)
+{
+	char ifname[IFNAMSIZ], what[8] = "qp";
+	char buf[IFNAMSIZ + sizeof(what) + 2];
+	struct net_device *dev;
+	int n, end = 0, ret;
+
+	if (len >= sizeof(buf))
+		return -EINVAL;
+	if (copy_from_user(buf, ubuf, len))
+		return -EFAULT;
+	buf[len] = '\0';
+	n = sscanf(buf, "%15s %n%7s %n", ifname, &end, what, &end);
+	if (n < 1 || buf[end])
+		return -EINVAL;
+
+	rtnl_lock();
+	dev = __dev_get_by_name(&init_net, ifname);
+	if (!dev || !ipoib_is_ipoib_dev(dev))
+		ret = -ENODEV;
+	else
+		ret = ipoib_force_error(ipoib_priv(dev), what);
+	rtnl_unlock();
+	return ret ?: len;
+}
+
+static const struct file_operations ipoib_transport_error_fops = {
+	.owner	= THIS_MODULE,
+	.open	= simple_open,
+	.write	= ipoib_transport_error_write,
+	.llseek	= default_llseek,
+};
+
 void ipoib_debugfs_init(void)
 {
 	struct dentry *dir;
@@ -165,6 +209,8 @@ void ipoib_debugfs_init(void)
 	for (i = 0; i < IPOIB_FAULT_NR; i++)
 		debugfs_create_file(ipoib_faults[i].name, 0600, dir,
 				    &ipoib_faults[i], &ipoib_fault_fops);
+	debugfs_create_file("transport_error", 0200, dir, NULL,
+			    &ipoib_transport_error_fops);
 }
 
 void ipoib_debugfs_exit(void)

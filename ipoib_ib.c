@@ -52,17 +52,59 @@ static void ipoib_send_cq_event(struct ib_cq *cq, void *ctx)
 	ipoib_napi_kick(&priv->send_napi);
 }
 
+/*
+ * An error event on our QP or a CQ: the device stopped them and traffic
+ * would stay stopped.  Reopen the interface from its own workqueue; the
+ * handlers may run in interrupt context.  Events from a transport that a
+ * ring resize already replaced are ignored.
+ */
+static void ipoib_schedule_recovery(struct ipoib_dev_priv *priv,
+				    enum ib_event_type event)
+{
+	WRITE_ONCE(priv->recover_event, event);
+	queue_work(priv->wq, &priv->recover_task);
+}
+
+static void ipoib_qp_event(struct ib_event *event, void *ctx)
+{
+	struct ipoib_dev_priv *priv = ctx;
+
+	switch (event->event) {
+	case IB_EVENT_QP_FATAL:
+	case IB_EVENT_QP_REQ_ERR:
+	case IB_EVENT_QP_ACCESS_ERR:
+		if (event->element.qp == READ_ONCE(priv->qp))
+			ipoib_schedule_recovery(priv, event->event);
+		break;
+	default:
+		ipoib_dbg(priv, "QP event %s\n", ib_event_msg(event->event));
+		break;
+	}
+}
+
+static void ipoib_cq_event(struct ib_event *event, void *ctx)
+{
+	struct ipoib_dev_priv *priv = ctx;
+	struct ib_cq *cq = event->element.cq;
+
+	if (event->event == IB_EVENT_CQ_ERR &&
+	    (cq == READ_ONCE(priv->recv_cq) || cq == READ_ONCE(priv->send_cq)))
+		ipoib_schedule_recovery(priv, event->event);
+}
+
 /* PD, CQs, a UD QP left in RESET, and the two rings. */
 int ipoib_transport_init(struct ipoib_dev_priv *priv, unsigned int recvq_size,
 			 unsigned int sendq_size)
 {
 	struct ib_qp_init_attr qp_attr = {
+		.event_handler = ipoib_qp_event,
+		.qp_context = priv,
 		.qp_type = IB_QPT_UD,
 		.sq_sig_type = IB_SIGNAL_ALL_WR,
 	};
 	struct ib_cq_init_attr cq_attr = {};
 	struct ib_device *ca = priv->ca;
-	unsigned int i;
+	unsigned int i, srq_size, nonsrq_max;
 	int ret;
 
 	priv->sendq_size = sendq_size;
@@ -86,19 +128,31 @@ int ipoib_transport_init(struct ipoib_dev_priv *priv, unsigned int recvq_size,
 	}
 
 	/* connected-mode receives complete here too */
-	cq_attr.cqe = priv->recvq_size + ipoib_cm_recv_cq_extra(priv);
+	cq_attr.cqe = priv->recvq_size +
+		      ipoib_cm_recv_cq_extra(priv, priv->recvq_size, &srq_size,
+					     &nonsrq_max);
 	ret = ipoib_fault_inject(priv, IPOIB_FAULT_CQ_CREATE);
 	priv->recv_cq = ret ? ERR_PTR(ret) :
-		ib_create_cq(ca, ipoib_recv_cq_event, NULL, priv, &cq_attr);
+		ib_create_cq(ca, ipoib_recv_cq_event, ipoib_cq_event, priv,
+			     &cq_attr);
 	if (IS_ERR(priv->recv_cq)) {
 		ret = PTR_ERR(priv->recv_cq);
 		goto err_pd;
+	}
+	/* a new CQ (ethtool -G) keeps the moderation ethtool -c reports */
+	if (priv->rx_coal_usecs || priv->rx_coal_frames) {
+		ret = rdma_set_cq_moderation(priv->recv_cq,
+					     priv->rx_coal_frames,
+					     priv->rx_coal_usecs);
+		if (ret)
+			goto err_recv_cq;
 	}
 
 	cq_attr.cqe = priv->sendq_size;
 	ret = ipoib_fault_inject(priv, IPOIB_FAULT_CQ_CREATE);
 	priv->send_cq = ret ? ERR_PTR(ret) :
-		ib_create_cq(ca, ipoib_send_cq_event, NULL, priv, &cq_attr);
+		ib_create_cq(ca, ipoib_send_cq_event, ipoib_cq_event, priv,
+			     &cq_attr);
 	if (IS_ERR(priv->send_cq)) {
 		ret = PTR_ERR(priv->send_cq);
 		goto err_recv_cq;
@@ -128,6 +182,9 @@ int ipoib_transport_init(struct ipoib_dev_priv *priv, unsigned int recvq_size,
 	priv->tx_wr.wr.opcode = IB_WR_SEND;
 	priv->tx_wr.wr.send_flags = IB_SEND_SIGNALED;
 	priv->tx_wr.wr.sg_list = priv->tx_sge;
+	/* connected mode sizes its receives to this CQ */
+	priv->cm.srq_size = srq_size;
+	priv->cm.nonsrq_max = nonsrq_max;
 	return 0;
 
 err_send_cq:
@@ -206,7 +263,7 @@ int ipoib_resize_rings(struct ipoib_dev_priv *priv, unsigned int recvq_size,
 		ipoib_set_dev_addr(priv);
 		call_netdevice_notifiers(NETDEV_CHANGEADDR, priv->dev);
 		set_bit(IPOIB_FLAG_NOTIFY_PEERS, &priv->flags);
-		ipoib_set_dev_features(priv);
+		ipoib_update_sg_feature(priv);
 	}
 
 	/* back up with whichever transport we have now */
@@ -898,8 +955,11 @@ int ipoib_ib_up(struct ipoib_dev_priv *priv)
 /*
  * Stop the data path.  Called with rtnl held; clearing OPER_UP first lets
  * our own rtnl-waiting work give up, so flushing priv->wq cannot deadlock.
+ * A work item of priv->wq itself passes @flush_wq false: the queue is
+ * ordered, so nothing else of it runs meanwhile, and what is still queued
+ * runs after the interface is up again.
  */
-void ipoib_ib_down(struct ipoib_dev_priv *priv)
+static void __ipoib_ib_down(struct ipoib_dev_priv *priv, bool flush_wq)
 {
 	ASSERT_RTNL();
 	netif_carrier_off(priv->dev);
@@ -908,10 +968,81 @@ void ipoib_ib_down(struct ipoib_dev_priv *priv)
 
 	netif_tx_disable(priv->dev);
 	ipoib_mcast_stop(priv);
-	flush_workqueue(priv->wq);
+	if (flush_wq)
+		flush_workqueue(priv->wq);
 	ipoib_mcast_flush(priv);
 	ipoib_flush_paths(priv);
 	ipoib_ib_dev_stop(priv);
+}
+
+void ipoib_ib_down(struct ipoib_dev_priv *priv)
+{
+	__ipoib_ib_down(priv, true);
+}
+
+/*
+ * On priv->wq: take the interface down and up again, as a transmit timeout
+ * does in the in-tree driver; QP and CQs are kept, the QP goes through
+ * RESET again.  rtnl is taken with ipoib_rtnl_lock_or_bail(), so whoever
+ * takes the interface down meanwhile (and flushes this queue) wins, and
+ * the reopen is then not needed.  priv->wq is ordered: none of its other
+ * work runs now, so the down path must not flush it.
+ */
+void ipoib_recover_work(struct work_struct *work)
+{
+	struct ipoib_dev_priv *priv =
+		container_of(work, struct ipoib_dev_priv, recover_task);
+	int ret;
+
+	if (!ipoib_rtnl_lock_or_bail(priv))
+		return;
+	ipoib_warn(priv, "%s: reopening the interface\n",
+		   ib_event_msg(READ_ONCE(priv->recover_event)));
+	WRITE_ONCE(priv->recoveries, priv->recoveries + 1);
+	__ipoib_ib_down(priv, false);
+	ret = ipoib_ib_up(priv);
+	if (ret)
+		ipoib_warn(priv, "reopen failed: %d\n", ret);
+	rtnl_unlock();
+}
+
+/*
+ * debugfs fault/transport_error: what a device does on a fatal error,
+ * for tests.  "qp" moves our UD QP to the error state and raises
+ * IB_EVENT_QP_FATAL through the QP's event handler; "send_cq" and
+ * "recv_cq" raise IB_EVENT_CQ_ERR on that CQ.  rtnl held.
+ */
+int ipoib_force_error(struct ipoib_dev_priv *priv, const char *what)
+{
+	struct ib_event event = { .device = priv->ca };
+	struct ib_cq *cq;
+	int ret;
+
+	ASSERT_RTNL();
+	if (!test_bit(IPOIB_FLAG_OPER_UP, &priv->flags))
+		return -ENETDOWN;
+
+	if (!strcmp(what, "qp")) {
+		ret = ipoib_qp_to(priv, IB_QPS_ERR);
+		if (ret)
+			return ret;
+		event.event = IB_EVENT_QP_FATAL;
+		event.element.qp = priv->qp;
+		if (priv->qp->event_handler)
+			priv->qp->event_handler(&event, priv->qp->qp_context);
+		return 0;
+	}
+	if (!strcmp(what, "send_cq"))
+		cq = priv->send_cq;
+	else if (!strcmp(what, "recv_cq"))
+		cq = priv->recv_cq;
+	else
+		return -EINVAL;
+	event.event = IB_EVENT_CQ_ERR;
+	event.element.cq = cq;
+	if (cq->event_handler)
+		cq->event_handler(&event, cq->cq_context);
+	return 0;
 }
 
 /* IB events and flushes */

@@ -680,6 +680,29 @@ void ipoib_set_dev_features(struct ipoib_dev_priv *priv)
 }
 
 /*
+ * After a new QP (ethtool -G): only scatter-gather depends on it.  Every
+ * other feature, the stack's software ones (GRO, GSO) included, stays as
+ * the user left it.  rtnl held.
+ */
+void ipoib_update_sg_feature(struct ipoib_dev_priv *priv)
+{
+	struct net_device *dev = priv->dev;
+	bool sg = priv->max_send_sge > 1;
+
+	if (sg == !!(dev->hw_features & NETIF_F_SG))
+		return;
+	if (sg) {
+		dev->hw_features |= NETIF_F_SG;
+		dev->wanted_features |= NETIF_F_SG;
+	} else {
+		dev->hw_features &= ~NETIF_F_SG;
+		dev->wanted_features &= ~NETIF_F_SG;
+		dev->features &= ~NETIF_F_SG;
+	}
+	netdev_update_features(dev);
+}
+
+/*
  * The largest MTU the mode allows: a connection's in connected mode, the
  * broadcast group's (within the port's) in datagram mode.
  */
@@ -708,9 +731,13 @@ int ipoib_apply_mtu(struct ipoib_dev_priv *priv)
 	ASSERT_RTNL();
 	if (dev->mtu == mtu)
 		return 0;
+	ret = ipoib_fault_inject(priv, IPOIB_FAULT_MTU_APPLY);
+	if (ret)
+		goto out;
 	set_bit(IPOIB_FLAG_MTU_SYNC, &priv->flags);
 	ret = dev_set_mtu(dev, mtu);
 	clear_bit(IPOIB_FLAG_MTU_SYNC, &priv->flags);
+out:
 	if (ret)
 		ipoib_warn(priv, "cannot set MTU %u: %d\n", mtu, ret);
 	return ret;
@@ -779,6 +806,8 @@ int ipoib_set_mode(struct ipoib_dev_priv *priv, bool connected,
 		   struct netlink_ext_ack *extack)
 {
 	struct net_device *dev = priv->dev;
+	unsigned int old_admin_mtu = priv->admin_mtu;
+	int ret;
 
 	ASSERT_RTNL();
 	if (connected == ipoib_cm_admin(priv))
@@ -792,15 +821,27 @@ int ipoib_set_mode(struct ipoib_dev_priv *priv, bool connected,
 		set_bit(IPOIB_FLAG_ADMIN_CM, &priv->flags);
 		ipoib_update_max_mtu(priv);
 		priv->admin_mtu = IPOIB_CM_MTU;
-		netdev_info(dev, "connected mode: multicast larger than %u bytes is dropped\n",
-			    READ_ONCE(priv->mcast_mtu));
 	} else {
 		clear_bit(IPOIB_FLAG_ADMIN_CM, &priv->flags);
-		ipoib_cm_flush_tx(priv);
 		ipoib_update_max_mtu(priv);
 		priv->admin_mtu = min(priv->admin_mtu, dev->max_mtu);
 	}
-	ipoib_apply_mtu(priv);
+	ret = ipoib_apply_mtu(priv);
+	if (ret) {
+		/* the MTU did not change: neither does the mode */
+		change_bit(IPOIB_FLAG_ADMIN_CM, &priv->flags);
+		ipoib_update_max_mtu(priv);
+		priv->admin_mtu = old_admin_mtu;
+		NL_SET_ERR_MSG(extack,
+			       "cannot apply the new mode's MTU; mode unchanged");
+		return ret;
+	}
+
+	if (connected)
+		netdev_info(dev, "connected mode: multicast larger than %u bytes is dropped\n",
+			    READ_ONCE(priv->mcast_mtu));
+	else
+		ipoib_cm_flush_tx(priv);
 	return 0;
 }
 
@@ -980,6 +1021,8 @@ static void ipoib_dev_uninit(struct net_device *dev)
 	ipoib_reap_dead_ahs(priv, true);
 
 	ipoib_transport_cleanup(priv);
+	/* no more events; a reopen still queued gives up (OPER_UP is clear) */
+	cancel_work_sync(&priv->recover_task);
 	if (priv->fabric->cleanup)
 		priv->fabric->cleanup(priv);
 	rhashtable_destroy(&priv->neigh_table);
@@ -1052,6 +1095,7 @@ void ipoib_setup(struct net_device *dev)
 	ipoib_mcast_init(priv);
 	ipoib_cm_setup(priv);
 	INIT_DELAYED_WORK(&priv->reap_task, ipoib_reap_work);
+	INIT_WORK(&priv->recover_task, ipoib_recover_work);
 	INIT_WORK(&priv->flush_gid, ipoib_flush_gid_work);
 	INIT_WORK(&priv->flush_light, ipoib_flush_light_work);
 	INIT_WORK(&priv->flush_normal, ipoib_flush_normal_work);
@@ -1195,8 +1239,11 @@ static int __init ipoib_init_module(void)
 	ipoib_queue_size(&ipoib_sendq_size, "send_queue_size");
 	ipoib_queue_size(&ipoib_recvq_size, "recv_queue_size");
 
-	/* only IB-event flush tasks run here; see ipoib.h */
-	ipoib_flush_wq = alloc_workqueue("ipoib_flush", WQ_UNBOUND, 0);
+	/*
+	 * Only IB-event flush tasks run here (see ipoib.h), one at a time and
+	 * in the order the events came.
+	 */
+	ipoib_flush_wq = alloc_ordered_workqueue("ipoib_flush", 0);
 	if (!ipoib_flush_wq)
 		return -ENOMEM;
 

@@ -46,13 +46,22 @@ static int ipoib_nl_apply(struct ipoib_dev_priv *priv, struct nlattr *data[],
 		return -EOPNOTSUPP;
 	}
 
-	/* everything checked: now change state */
+	/*
+	 * Everything checked: now change state.  The mode goes first; when
+	 * it fails (its MTU could not be applied) it changed nothing, and
+	 * neither does the rest.
+	 */
 	if (data[IFLA_IPOIB_MODE]) {
-		if (registered)
-			ipoib_set_mode(priv, mode == IPOIB_MODE_CONNECTED,
-				       extack);
-		else if (mode == IPOIB_MODE_CONNECTED)
+		if (registered) {
+			int ret = ipoib_set_mode(priv,
+						 mode == IPOIB_MODE_CONNECTED,
+						 extack);
+
+			if (ret)
+				return ret;
+		} else if (mode == IPOIB_MODE_CONNECTED) {
 			set_bit(IPOIB_FLAG_ADMIN_CM, &priv->flags);
+		}
 	}
 	if (data[IFLA_IPOIB_UMCAST]) {
 		if (umcast)

@@ -1,6 +1,8 @@
 # ethtool and debugfs surfaces: -i, -S (per-queue and drop counters), link
 # detection, -g/-G (ring sizes per interface, changed at run time under
-# traffic, invalid sizes refused with nothing changed), -c/-C (a clear
+# traffic, invalid sizes refused with nothing changed, a size whose new
+# CQ cannot be created refused with nothing changed, features such as GRO
+# and GSO left as they were by a resize), -c/-C (a clear
 # error: rxe has no CQ moderation); debugfs ipoib/<if>_mcg and _path,
 # following a rename and removed with the interface.
 # guests: 2
@@ -55,6 +57,15 @@ if [[ $NODE == a ]]; then
 		log "ethtool -G ib0 $bad refused: $(head -n1 err)"
 	done
 	[[ $(ethtool -g ib0) == "$before" ]] || fail "refused -G changed the rings"
+	feat0=$(ethtool -k ib0)
+	grep -q "^generic-receive-offload: on$" <<<"$feat0" || fail "GRO not on to begin with: $feat0"
+	echo "1 12 0 ib0" >$D/fault/cq_create
+	if ethtool -G ib0 rx 1024 2>err; then fail "ethtool -G accepted with its CQ refused"; fi
+	log "ethtool -G ib0 rx 1024 with the CQ refused: $(head -n1 err)"
+	[[ $(awk '{ print $1 }' $D/fault/cq_create) == 0 ]] || fail "cq_create fault not taken"
+	[[ $(ethtool -g ib0) == "$before" ]] || fail "refused -G (no CQ) changed the rings"
+	[[ $(ethtool -k ib0) == "$feat0" ]] || fail "refused -G changed features: $(ethtool -k ib0)"
+	wait_for 60 grep -qx 1 /sys/class/net/ib0/carrier
 	ping -q -i 0.01 -W 1 "$PEER_IB_IP" >/dev/null 2>&1 &
 	load=$!
 	check ethtool -G ib0 rx 512 tx 64
@@ -64,6 +75,8 @@ if [[ $NODE == a ]]; then
 	ethtool -g ib0 | grep -A4 "Current" | grep -q "RX:[[:space:]]*128" || fail "rx 100 not rounded to 128"
 	kill "$load" 2>/dev/null || true
 	[[ -e /sys/class/net/ib0 ]] || fail "ib0 lost by a ring change"
+	[[ $(ethtool -k ib0) == "$feat0" ]] ||
+		fail "ethtool -G changed features: $(diff <(echo "$feat0") <(ethtool -k ib0) | grep '^[<>]')"
 	wait_for 60 grep -qx 1 /sys/class/net/ib0/carrier
 	signal resized
 	wait_for 60 ping -c 1 -W 1 "$PEER_IB_IP"

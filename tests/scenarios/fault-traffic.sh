@@ -1,12 +1,16 @@
 # Fault injection under traffic: path resolutions that fail are retried
 # until the peer is reachable; receive-buffer allocations that fail under a
-# ping flood drop exactly those frames (counted) and traffic resumes.
+# ping flood drop exactly those frames (counted) and traffic resumes; a fatal
+# error of the UD QP (moved to the error state, QP_FATAL raised) or of a CQ
+# (CQ_ERR) makes the interface reopen itself, once, with one log line and
+# the error_recoveries counter, and traffic resumes without any user action.
 # guests: 2
 # timeout: 360
 #
 #   +----------------------+   ping (path faults on a)   +----------------------+
 #   | a  ib0 198.18.2.1    |============================>| b  ib0 198.18.2.2    |
 #   |                      |   ping -f (rx_alloc on b)   |                      |
+#   |  QP/CQ errors, ping  |============================>|                      |
 #   +----------------------+                             +----------------------+
 
 F=/sys/kernel/debug/ipoib/fault
@@ -27,6 +31,24 @@ if [[ $NODE == a ]]; then
 	# the flood's drops may have hit ARP probes too: let ARP settle, then
 	# a clean burst is required
 	wait_for 60 sh -c "ping -q -c 50 -i 0.02 -W 2 $PEER_IB_IP | grep -q ' 0% packet loss'"
+
+	# a fatal QP error, then a CQ error: each reopens ib0 once, by itself
+	r0=$(nic_stat error_recoveries) || fail "no error_recoveries counter"
+	n0=$(dmesg | grep -c "ib0: .*reopening the interface" || true)
+	for what in qp recv_cq; do
+		r0=$((r0 + 1))
+		n0=$((n0 + 1))
+		check sh -c "echo 'ib0 $what' >$F/transport_error"
+		wait_for 60 nic_eq error_recoveries $r0
+		wait_for 60 grep -qx 1 /sys/class/net/ib0/carrier
+		wait_for 60 ping -c 1 -W 1 "$PEER_IB_IP"
+		ping_burst ib0 "$PEER_IB_IP"
+		nic_eq error_recoveries $r0 || fail "$what error: $(nic_stat error_recoveries) recoveries, want $r0"
+		n=$(dmesg | grep -c "ib0: .*reopening the interface" || true)
+		((n == n0)) || fail "$what error: $n reopen log lines, want $n0"
+		log "$what error: $(dmesg | grep "ib0: .*reopening the interface" | tail -n1)"
+	done
+	if echo "nosuchif qp" >$F/transport_error 2>/dev/null; then fail "transport_error took an unknown interface"; fi
 else
 	wait_signal path-done 120
 	drop0=$(cat /sys/class/net/ib0/statistics/rx_dropped)

@@ -1,7 +1,9 @@
 # Every invalid value a user can write is refused with the errno users
 # expect, and changes nothing: module parameters, sysfs (mode, umcast,
 # with and without newlines, huge values, non-root writers), netlink
-# (mode, umcast, pkey), ethtool (rings, coalescing).
+# (mode, umcast, pkey), ethtool (rings, coalescing).  A mode switch whose
+# MTU cannot be applied (fault mtu_apply) fails, over netlink with the
+# reason, and leaves mode, MTU and umcast as they were.
 # guests: 1
 # timeout: 300
 # ipoib: no
@@ -93,6 +95,30 @@ done
 [[ $(ip -d link show ib0.8001 | grep -o "pkey.*") == "$nl_before" ]] || fail "refused netlink changed state"
 check ip link set ib0.8001 type ipoib mode connected
 ip -d link show ib0.8001 | grep -q "mode connected" || fail "netlink mode connected: $(ip -d link show ib0.8001)"
+check ip link set ib0.8001 type ipoib mode datagram
+
+# a mode switch whose MTU cannot be applied changes nothing, either way
+F=/sys/kernel/debug/ipoib/fault
+c=/sys/class/net/ib0.8001
+nl_state() { echo "$(cat $c/mode $c/mtu $c/umcast) $(ip -d link show ib0.8001 | grep -o "mode [a-z]*")"; }
+for from in datagram connected; do
+	to=connected
+	[[ $from == datagram ]] || to=datagram
+	check ip link set ib0.8001 type ipoib mode $from
+	s0=$(nl_state)
+	echo "1 16 0 ib0.8001" >$F/mtu_apply
+	if ip link set ib0.8001 type ipoib mode $to umcast 1 2>err; then
+		fail "mode $from -> $to accepted with its MTU refused: $(nl_state)"
+	fi
+	log "mode $from -> $to with the MTU refused: $(cat err)"
+	grep -qi "mtu" err || fail "no reason given for the refused mode: $(cat err)"
+	[[ $(awk '{ print $1 }' $F/mtu_apply) == 0 ]] || fail "mtu_apply fault not taken: $(cat $F/mtu_apply)"
+	[[ $(nl_state) == "$s0" ]] || fail "refused mode $to changed state: $(nl_state), was $s0"
+	echo "1 16 0 ib0.8001" >$F/mtu_apply
+	expect "busy" $c/mode "$to"
+	[[ $(nl_state) == "$s0" ]] || fail "refused sysfs mode $to changed state: $(nl_state), was $s0"
+done
+echo "0 0" >$F/mtu_apply
 check ip link set ib0.8001 type ipoib mode datagram
 for p in 0 0x8000 0x10000; do
 	if ip link add link ib0 name bad type ipoib pkey $p 2>/dev/null; then fail "pkey $p accepted"; fi
