@@ -10,9 +10,11 @@
  *  - priv->wq is an ordered workqueue owned by one net_device.  It is created
  *    in ipoib_dev_init() and destroyed in ipoib_dev_uninit().  Every work
  *    item of that interface (multicast join and restart, carrier-on,
- *    neighbour/AH reaping, fabric completions) runs there.
- *  - ipoib_flush_wq is global and carries only the light/normal/heavy flush
- *    tasks raised by IB events.  A flush task may flush a per-device queue.
+ *    neighbour/AH reaping, fabric completions, the reopen after a QP or CQ
+ *    error) runs there.
+ *  - ipoib_flush_wq is global and ordered, and carries only the
+ *    light/normal/heavy flush tasks raised by IB events, one at a time in
+ *    the order the events came.  A flush task may flush a per-device queue.
  *  - Code that waits for priv->wq while holding rtnl first clears
  *    IPOIB_FLAG_OPER_UP; every work item that needs rtnl takes it with
  *    ipoib_rtnl_lock_or_bail(), which gives up once that bit is clear.  So

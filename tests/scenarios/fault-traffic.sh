@@ -39,9 +39,10 @@ if [[ $NODE == a ]]; then
 		r0=$((r0 + 1))
 		n0=$((n0 + 1))
 		check sh -c "echo 'ib0 $what' >$F/transport_error"
+		# traffic comes back by itself
+		wait_for 60 ping -c 1 -W 1 "$PEER_IB_IP"
 		wait_for 60 nic_eq error_recoveries $r0
 		wait_for 60 grep -qx 1 /sys/class/net/ib0/carrier
-		wait_for 60 ping -c 1 -W 1 "$PEER_IB_IP"
 		ping_burst ib0 "$PEER_IB_IP"
 		nic_eq error_recoveries $r0 || fail "$what error: $(nic_stat error_recoveries) recoveries, want $r0"
 		n=$(dmesg | grep -c "ib0: .*reopening the interface" || true)

@@ -1,6 +1,8 @@
 # Port flaps under traffic: eth0 under rxe0 goes down (PORT_ERR) and up
 # (PORT_ACTIVE); ib0 drops its carrier, rejoins and passes traffic again
-# without any user action.
+# without any user action.  The flush tasks these events queue (PORT_ERR,
+# PORT_ACTIVE, and GID_CHANGE as eth0's addresses come and go) run one at
+# a time: traced on b, no flush task starts before the previous one ended.
 # guests: 2
 # timeout: 360
 #
@@ -24,6 +26,16 @@ if [[ $NODE == a ]]; then
 	ping_burst ib0 "$PEER_IB_IP"
 	signal a-recovered
 else
+	# trace when the flush tasks start and end
+	T=/sys/kernel/tracing
+	[[ -e $T/trace ]] || mount -t tracefs nodev $T
+	filter=$(awk '$3 ~ /^ipoib_flush_(gid|light|normal|heavy)_work$/ { printf "%sfunction == 0x%s", sep, $1; sep = " || " }' /proc/kallsyms)
+	[[ $filter == *"||"* ]] || fail "flush task addresses not found: $filter"
+	for e in workqueue_execute_start workqueue_execute_end; do
+		echo "$filter" >$T/events/workqueue/$e/filter
+		echo 1 >$T/events/workqueue/$e/enable
+	done
+	echo >$T/trace
 	for round in 1 2 3; do
 		log "flap $round"
 		check ip link set eth0 down
@@ -33,6 +45,15 @@ else
 		wait_for 60 ping -c 1 -W 1 "$PEER_IB_IP"
 	done
 	signal flaps-done
+	for e in workqueue_execute_start workqueue_execute_end; do
+		echo 0 >$T/events/workqueue/$e/enable
+	done
+	grep -E "workqueue_execute_(start|end)" $T/trace >flush.trace || true
+	log "flush tasks: $(grep -c workqueue_execute_start flush.trace) started"
+	(($(grep -c workqueue_execute_start flush.trace) >= 6)) || fail "flush tasks not traced: $(cat flush.trace)"
+	awk '/workqueue_execute_start/ { if (++n > 1) { print "overlap: " $0; bad = 1 } }
+	     /workqueue_execute_end/ { n-- }
+	     END { exit bad }' flush.trace || fail "flush tasks ran concurrently: $(cat flush.trace)"
 	wait_signal a-recovered 120
 fi
 barrier done
