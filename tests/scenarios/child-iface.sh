@@ -169,7 +169,7 @@ if [[ $NODE == a ]]; then
 		check ip netns del "p$i"
 	done
 fi
-barrier pods-done
+barrier pods-done 240
 
 # --- a child in a namespace, refunded when the namespace dies ---
 if [[ $NODE == a ]]; then
