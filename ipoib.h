@@ -343,6 +343,12 @@ struct ipoib_dev_priv {
 	struct list_head children;
 	/* child_lock: guards children; taken under rtnl, sleeps, never nests */
 	struct mutex child_lock;
+	/*
+	 * Made by sysfs create_child: its P_Key is unique among such children
+	 * and differs from the parent's, since delete_child names it by P_Key.
+	 * Netlink children may share any P_Key.  Set before registration.
+	 */
+	bool sysfs_child;
 
 	/* port facts, refreshed by the fabric back end's port_query */
 	u16 pkey;

@@ -7,11 +7,21 @@
  * Writing "COUNT ERRNO [DELAY_MS [IFNAME]]" makes the next COUNT operations
  * at that site fail with -ERRNO; ERRNO 0 lets them succeed after DELAY_MS.
  * With IFNAME, only operations of the interface of that name count, so that
- * a busy sibling cannot take a fault meant for another interface.  Delays
- * apply where the site may sleep (mcast_join, qp_create, cq_create,
- * srq_create, mtu_apply); the others (path_resolve, rx_alloc) run in atomic
- * context and only fail.  Reading shows "COUNT ERRNO DELAY_MS injected N",
- * followed by "dev IFNAME" when the site is limited to one interface.
+ * a busy sibling cannot take a fault meant for another interface.  Reading
+ * shows "COUNT ERRNO DELAY_MS injected N", followed by "dev IFNAME" when the
+ * site is limited to one interface.
+ *
+ * COUNT is at most IPOIB_FAULT_MAX_COUNT.  Where a delay runs decides how
+ * long it may be; a write beyond a site's bound is refused (-EINVAL):
+ *  - mcast_join: in the join task on the interface's own workqueue, without
+ *    rtnl; up to IPOIB_FAULT_MAX_DELAY_MS.  ipoib_ib_down() flushes that
+ *    queue with rtnl held, so the delay ends early (within one
+ *    IPOIB_FAULT_SLICE_MS) once the interface leaves OPER_UP.
+ *  - qp_create, cq_create, srq_create, mtu_apply: with rtnl held (open, ring
+ *    resize, child creation, mode switch), and for qp_create also inside
+ *    ib_cm's REQ handler (passive connections); up to
+ *    IPOIB_FAULT_MAX_LOCKED_MS.
+ *  - path_resolve, rx_alloc: in atomic context; no delay at all.
  *
  *   /sys/kernel/debug/ipoib/fault/transport_error
  *
@@ -31,8 +41,15 @@
 
 #include "ipoib.h"
 
+#define IPOIB_FAULT_MAX_COUNT		1000000
+#define IPOIB_FAULT_MAX_DELAY_MS	10000	/* no lock held, abortable */
+#define IPOIB_FAULT_MAX_LOCKED_MS	200	/* rtnl or ib_cm's handler */
+#define IPOIB_FAULT_SLICE_MS		10
+
 struct ipoib_fault {
 	const char *name;
+	unsigned int max_delay_ms;	/* the site's bound, 0: atomic */
+	bool cut_at_down;		/* the delay ends once !OPER_UP */
 	unsigned int count;
 	int err;
 	unsigned int delay_ms;
@@ -44,13 +61,19 @@ struct ipoib_fault {
 static DEFINE_SPINLOCK(fault_lock);
 
 static struct ipoib_fault ipoib_faults[IPOIB_FAULT_NR] = {
-	[IPOIB_FAULT_MCAST_JOIN]	= { .name = "mcast_join" },
+	[IPOIB_FAULT_MCAST_JOIN]	= { .name = "mcast_join",
+					    .max_delay_ms = IPOIB_FAULT_MAX_DELAY_MS,
+					    .cut_at_down = true },
 	[IPOIB_FAULT_PATH]		= { .name = "path_resolve" },
-	[IPOIB_FAULT_QP_CREATE]		= { .name = "qp_create" },
-	[IPOIB_FAULT_CQ_CREATE]		= { .name = "cq_create" },
+	[IPOIB_FAULT_QP_CREATE]		= { .name = "qp_create",
+					    .max_delay_ms = IPOIB_FAULT_MAX_LOCKED_MS },
+	[IPOIB_FAULT_CQ_CREATE]		= { .name = "cq_create",
+					    .max_delay_ms = IPOIB_FAULT_MAX_LOCKED_MS },
 	[IPOIB_FAULT_RX_ALLOC]		= { .name = "rx_alloc" },
-	[IPOIB_FAULT_SRQ_CREATE]	= { .name = "srq_create" },
-	[IPOIB_FAULT_MTU_APPLY]		= { .name = "mtu_apply" },
+	[IPOIB_FAULT_SRQ_CREATE]	= { .name = "srq_create",
+					    .max_delay_ms = IPOIB_FAULT_MAX_LOCKED_MS },
+	[IPOIB_FAULT_MTU_APPLY]		= { .name = "mtu_apply",
+					    .max_delay_ms = IPOIB_FAULT_MAX_LOCKED_MS },
 };
 
 static struct dentry *ipoib_debug_root;
@@ -92,11 +115,21 @@ static int ipoib_fault_take(struct ipoib_dev_priv *priv,
 int ipoib_fault_inject(struct ipoib_dev_priv *priv,
 		       enum ipoib_fault_site site)
 {
+	unsigned long end;
 	unsigned int delay;
 	int err = ipoib_fault_take(priv, site, &delay);
 
-	if (delay)
+	might_sleep();
+	if (!delay)
+		return err;
+	if (!ipoib_faults[site].cut_at_down) {
 		msleep(delay);
+		return err;
+	}
+	end = jiffies + msecs_to_jiffies(delay);
+	while (time_before(jiffies, end) &&
+	       test_bit(IPOIB_FLAG_OPER_UP, &priv->flags))
+		msleep(IPOIB_FAULT_SLICE_MS);
 	return err;
 }
 
@@ -142,7 +175,8 @@ static ssize_t ipoib_fault_write(struct file *file, const char __user *ubuf,
 	/* the %n after each accepted form proves nothing but blanks follow */
 	n = sscanf(buf, "%u %u %n%u %n%15s %n", &count, &err, &end, &delay,
 		   &end, ifname, &end);
-	if (n < 2 || buf[end] || err > MAX_ERRNO || delay > 60000)
+	if (n < 2 || buf[end] || count > IPOIB_FAULT_MAX_COUNT ||
+	    err > MAX_ERRNO || delay > f->max_delay_ms)
 		return -EINVAL;
 	if (ifname[0] && !dev_valid_name(ifname))
 		return -EINVAL;

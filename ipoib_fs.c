@@ -1,12 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * ib_ipoib: per-interface debugfs files, ipoib/<ifname>_mcg (multicast
- * groups) and ipoib/<ifname>_path (paths), following the interface's name.
+ * groups) and ipoib/<ifname>_path (paths), following the interface's name
+ * and network namespace.
  */
 
 #include <linux/debugfs.h>
 #include <linux/netdevice.h>
 #include <linux/seq_file.h>
+#include <net/net_namespace.h>
 
 #include "ipoib.h"
 
@@ -83,17 +85,35 @@ static int ipoib_path_show(struct seq_file *m, void *v)
 }
 DEFINE_SHOW_ATTRIBUTE(ipoib_path);
 
+/*
+ * Interface names are unique only within a network namespace, and netlink
+ * children with one name (one per container) may live in several.  Files
+ * of an interface outside init_net carry its namespace's inode number:
+ * ipoib/<ifname>@<netns inode>_mcg.
+ */
+static void ipoib_debugfs_name(struct ipoib_dev_priv *priv, char *name,
+			       size_t len, const char *what)
+{
+	struct net *net = dev_net(priv->dev);
+
+	if (net_eq(net, &init_net))
+		snprintf(name, len, "%s_%s", priv->dev->name, what);
+	else
+		snprintf(name, len, "%s@%u_%s", priv->dev->name, net->ns.inum,
+			 what);
+}
+
 void ipoib_debugfs_dev_add(struct ipoib_dev_priv *priv)
 {
 	struct dentry *root = ipoib_debugfs_root();
-	char name[IFNAMSIZ + 8];
+	char name[IFNAMSIZ + 24];
 
 	if (!root)
 		return;
-	snprintf(name, sizeof(name), "%s_mcg", priv->dev->name);
+	ipoib_debugfs_name(priv, name, sizeof(name), "mcg");
 	priv->mcg_dentry = debugfs_create_file(name, 0400, root, priv,
 					       &ipoib_mcg_fops);
-	snprintf(name, sizeof(name), "%s_path", priv->dev->name);
+	ipoib_debugfs_name(priv, name, sizeof(name), "path");
 	priv->path_dentry = debugfs_create_file(name, 0400, root, priv,
 						&ipoib_path_fops);
 }
@@ -106,7 +126,10 @@ void ipoib_debugfs_dev_del(struct ipoib_dev_priv *priv)
 	priv->path_dentry = NULL;
 }
 
-/* Files follow the interface: created, renamed and removed with it. */
+/*
+ * Files follow the interface: created, renamed and removed with it.  A move
+ * to another namespace is an unregister and a register here.
+ */
 static int ipoib_netdev_event(struct notifier_block *nb, unsigned long event,
 			      void *ptr)
 {

@@ -906,8 +906,9 @@ void ipoib_ib_dev_stop(struct ipoib_dev_priv *priv)
 }
 
 /*
- * Start the data path when the interface is administratively up, the port
- * is active and our P_Key is present.  Called with rtnl held.
+ * Start the data path when the interface (and a child's parent) is
+ * administratively up, the port is active and our P_Key is present.  Called
+ * with rtnl held.
  */
 int ipoib_ib_up(struct ipoib_dev_priv *priv)
 {
@@ -919,6 +920,13 @@ int ipoib_ib_up(struct ipoib_dev_priv *priv)
 	if (!test_bit(IPOIB_FLAG_ADMIN_UP, &priv->flags) ||
 	    test_bit(IPOIB_FLAG_OPER_UP, &priv->flags))
 		return 0;
+	/* a child waits for its parent; the parent's open starts it */
+	if (priv->parent &&
+	    !test_bit(IPOIB_FLAG_ADMIN_UP, &priv->parent->flags)) {
+		ipoib_dbg(priv, "parent %s is down, waiting for it\n",
+			  priv->parent->dev->name);
+		return 0;
+	}
 
 	ret = priv->fabric->port_query(priv);
 	if (ret)

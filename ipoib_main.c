@@ -761,12 +761,11 @@ static int ipoib_open(struct net_device *dev)
 	struct ipoib_dev_priv *priv = ipoib_priv(dev);
 	int ret;
 
-	if (priv->parent &&
-	    !test_bit(IPOIB_FLAG_ADMIN_UP, &priv->parent->flags)) {
-		netdev_info(dev, "parent %s is down\n", priv->parent->dev->name);
-		return -ENETDOWN;
-	}
-
+	/*
+	 * A child opens whatever its parent's state, as in-tree and as VLANs
+	 * do: with the parent down it waits without carrier (operstate
+	 * LOWERLAYERDOWN) and ipoib_ib_up() starts it when the parent opens.
+	 */
 	ipoib_dbg(priv, "bringing up interface\n");
 	set_bit(IPOIB_FLAG_ADMIN_UP, &priv->flags);
 	netif_carrier_off(dev);

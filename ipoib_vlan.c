@@ -8,6 +8,14 @@
  * netlink (ip link add ... type ipoib) and both paths meet in
  * ipoib_child_register().  A parent's children list is guarded by its
  * child_lock, always taken with rtnl held.
+ *
+ * Only sysfs children are named by their P_Key (delete_child), so only they
+ * must have one of their own: no other sysfs child and not the parent may
+ * use it.  Netlink children are named by their net_device, and any number
+ * of them may share a P_Key (one per container, as ipoib-cni makes them).
+ * Nothing else is looked up by P_Key: each child has its own QP, broadcast
+ * membership, workqueue and debugfs files, and IB events reach every child
+ * through its parent's list.
  */
 
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
@@ -35,14 +43,16 @@ void ipoib_child_setup(struct ipoib_dev_priv *priv,
 	dev->dev_id = ppriv->dev->dev_id;
 }
 
-static struct ipoib_dev_priv *ipoib_find_child(struct ipoib_dev_priv *ppriv,
-					       u16 pkey)
+/* The sysfs child of @ppriv with @pkey (either membership), or NULL. */
+static struct ipoib_dev_priv *
+ipoib_find_sysfs_child(struct ipoib_dev_priv *ppriv, u16 pkey)
 {
 	struct ipoib_dev_priv *priv;
 
 	lockdep_assert_held(&ppriv->child_lock);
 	list_for_each_entry(priv, &ppriv->children, child_list)
-		if (priv->pkey == (pkey | IPOIB_PKEY_FULL))
+		if (priv->sysfs_child &&
+		    priv->pkey == (pkey | IPOIB_PKEY_FULL))
 			return priv;
 	return NULL;
 }
@@ -66,13 +76,17 @@ int ipoib_child_register(struct ipoib_dev_priv *priv,
 	if (!test_bit(IPOIB_FLAG_INITIALIZED, &ppriv->flags))
 		return -ENODEV;
 
-	mutex_lock(&ppriv->child_lock);
-	if (ipoib_find_child(ppriv, priv->pkey)) {
+	if (priv->sysfs_child) {
+		bool taken;
+
+		/* the parent's P_Key follows the port: compare it under rtnl */
+		mutex_lock(&ppriv->child_lock);
+		taken = (ppriv->pkey | IPOIB_PKEY_FULL) == priv->pkey ||
+			ipoib_find_sysfs_child(ppriv, priv->pkey);
 		mutex_unlock(&ppriv->child_lock);
-		NL_SET_ERR_MSG(extack, "a child with this P_Key exists");
-		return -ENOTUNIQ;
+		if (taken)
+			return -ENOTUNIQ;
 	}
-	mutex_unlock(&ppriv->child_lock);
 
 	/* ipoib_dev_init() runs here and creates the child's own workqueue */
 	ret = register_netdevice(priv->dev);
@@ -120,8 +134,15 @@ void ipoib_children_set_up(struct ipoib_dev_priv *ppriv, bool up)
 	list_for_each_entry(priv, &ppriv->children, child_list) {
 		struct net_device *dev = priv->dev;
 
-		if (up)
+		/* a child opened while we were down only waits for us */
+		if (up && (dev->flags & IFF_UP)) {
+			int ret = ipoib_ib_up(priv);
+
+			if (ret)
+				ipoib_warn(priv, "cannot start: %d\n", ret);
+		} else if (up) {
 			dev_open(dev, NULL);
+		}
 		/* a child already in a batch close (unregistration) is left to it */
 		else if ((dev->flags & IFF_UP) && list_empty(&dev->close_list))
 			dev_close(dev);
@@ -169,6 +190,7 @@ static ssize_t create_child_store(struct device *d,
 		goto out;
 	}
 	ipoib_child_setup(ipoib_priv(dev), ppriv, pkey);
+	ipoib_priv(dev)->sysfs_child = true;
 	ret = ipoib_child_register(ipoib_priv(dev), NULL);
 	if (ret)
 		free_netdev(dev);
@@ -195,7 +217,8 @@ static ssize_t delete_child_store(struct device *d,
 		return restart_syscall();
 
 	mutex_lock(&ppriv->child_lock);
-	priv = ipoib_find_child(ppriv, pkey);
+	/* netlink children are deleted through netlink, as in-tree */
+	priv = ipoib_find_sysfs_child(ppriv, pkey);
 	mutex_unlock(&ppriv->child_lock);
 	if (priv)
 		unregister_netdevice(priv->dev);

@@ -77,10 +77,40 @@ wait_for 90 grep -qx 1 /sys/class/net/ib0.8002/carrier
 echo "0 0" >$F/qp_create
 before=$(cat $F/qp_create)
 for v in "x" "1" "1 99999" "1 5 999999" "1 5 0 ib0 junk" "1 5 0 a/b" \
-	"1 5 0 0123456789abcdef" "1 5 x" "1 5 0 ib0.8001 x"; do
+	"1 5 0 0123456789abcdef" "1 5 x" "1 5 0 ib0.8001 x" "1000001 5" "4000000000 0" \
+	"1 0 201" "1 0 60000"; do
 	if bash -c "echo '$v' > $F/qp_create" 2>/dev/null; then fail "knob accepted '$v'"; fi
 	[[ $(cat $F/qp_create) == "$before" ]] || fail "refused '$v' changed the knob: $(cat $F/qp_create)"
 done
+# each site bounds its delay by where it runs (ipoib_fault.c): rtnl or ib_cm's
+# handler 200 ms, the join task 10 s, atomic sites none
+for k in qp_create cq_create srq_create; do
+	check bash -c "echo '1000000 0 200 nosuchdev' > $F/$k"
+	check bash -c "echo '0 0' > $F/$k"
+done
+check bash -c "echo '1 0 10000 nosuchdev' > $F/mcast_join"
+if bash -c "echo '1 0 10001' > $F/mcast_join" 2>/dev/null; then fail "mcast_join took a delay above 10 s"; fi
+check bash -c "echo '0 0' > $F/mcast_join"
+for k in rx_alloc path_resolve; do
+	if bash -c "echo '1 0 1' > $F/$k" 2>/dev/null; then fail "$k (atomic) took a delay"; fi
+done
+
+# a long join delay ends when the interface goes down: the down (rtnl held,
+# flushing the interface's queue, where the join task sleeps) returns before
+# the delay, which began after the up, could have run out
+check ip link set ib0.8001 down
+inj0=$(injected mcast_join)
+echo "1 0 10000 ib0.8001" >$F/mcast_join
+t_up=$(date +%s%N)
+check ip link set ib0.8001 up
+wait_for 30 sh -c "[ \$(awk '{ print \$5 }' $F/mcast_join) -gt $inj0 ]"
+check ip link set ib0.8001 down
+t_down=$(date +%s%N)
+log "up, delayed join, down: $(((t_down - t_up) / 1000000)) ms (the delay: 10000 ms)"
+((t_down - t_up < 10000000000)) || fail "the down waited for the whole join delay"
+echo "0 0" >$F/mcast_join
+check ip link set ib0.8001 up
+wait_for 60 grep -qx 1 /sys/class/net/ib0.8001/carrier
 
 check bash -c "echo 0x8001 > $sys/delete_child"
 check ip link del ib0.8002
