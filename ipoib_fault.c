@@ -9,9 +9,17 @@
  * With IFNAME, only operations of the interface of that name count, so that
  * a busy sibling cannot take a fault meant for another interface.  Delays
  * apply where the site may sleep (mcast_join, qp_create, cq_create,
- * srq_create); the others (path_resolve, rx_alloc) run in atomic context and
- * only fail.  Reading shows "COUNT ERRNO DELAY_MS injected N", followed by
- * "dev IFNAME" when the site is limited to one interface.
+ * srq_create, cm_listen); the others (path_resolve, rx_alloc, post_recv,
+ * cm_send_short) run in atomic context and only fail.  Reading shows
+ * "COUNT ERRNO DELAY_MS injected N", followed by "dev IFNAME" when the site
+ * is limited to one interface.
+ *
+ * Sites that do not simply fail an operation:
+ *  - drain: a stop that takes it does not poll its CQs, as if the device
+ *    held its completions back, and gives up after its timeout (5 s); the
+ *    completions are then found by the next open.
+ *  - cm_send_short: a connected-mode send that takes it carries only its
+ *    first ERRNO - 1 bytes (ERRNO 1..4: a 0..3 byte message).
  */
 
 #include <linux/debugfs.h>
@@ -42,6 +50,10 @@ static struct ipoib_fault ipoib_faults[IPOIB_FAULT_NR] = {
 	[IPOIB_FAULT_CQ_CREATE]		= { .name = "cq_create" },
 	[IPOIB_FAULT_RX_ALLOC]		= { .name = "rx_alloc" },
 	[IPOIB_FAULT_SRQ_CREATE]	= { .name = "srq_create" },
+	[IPOIB_FAULT_POST_RECV]		= { .name = "post_recv" },
+	[IPOIB_FAULT_CM_LISTEN]		= { .name = "cm_listen" },
+	[IPOIB_FAULT_DRAIN]		= { .name = "drain" },
+	[IPOIB_FAULT_CM_SEND_SHORT]	= { .name = "cm_send_short" },
 };
 
 static struct dentry *ipoib_debug_root;
