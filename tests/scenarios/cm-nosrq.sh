@@ -154,9 +154,10 @@ else
 	# a new connection: leaving connected mode takes the old one down
 	check bash -c "echo datagram > $sys/mode"
 	check bash -c "echo connected > $sys/mode"
-	wait_for 90 ping -c 1 -W 1 "$PEER_IB_IP"
+	# traffic, so that the connection is tried (after the 1 s a teardown waits)
+	ping_refused() { ping -c 1 -W 1 "$PEER_IB_IP" && nic_ge cm_tx_connect_failed $((fail0 + 1)); }
+	wait_for 90 ping_refused
 	wait_signal refused 120
-	wait_for 60 nic_ge cm_tx_connect_failed $((fail0 + 1))
 	# refused, it sends datagrams
 	ping_burst ib0 "$PEER_IB_IP"
 	signal fallback-ok
