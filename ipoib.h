@@ -86,6 +86,14 @@
 #define IPOIB_CM_RETRY		(10 * HZ) /* wait after a failed connect */
 /* work request IDs of connected-mode buffers carry this bit */
 #define IPOIB_WR_CM		BIT_ULL(32)
+/*
+ * and every work request ID carries the generation of the open that posted
+ * it (bits 40..63), so a completion left over from before a drain timeout
+ * is recognised and ignored instead of freeing a buffer posted since
+ */
+#define IPOIB_WR_GEN_SHIFT	40
+#define IPOIB_WR_GEN_MASK	0xffffffu
+#define IPOIB_CM_DEF_SRQ_CONN	16384	/* max_srq_conn_qp by default */
 
 /* priv->flags */
 enum {
@@ -291,7 +299,6 @@ struct ipoib_cm {
 	 */
 	struct rw_semaphore open_sem;
 	bool open;			/* accepting connections; open_sem */
-	bool listen_was_open;		/* rtnl: open ran, stop_finish pending */
 	struct ib_cm_id *listen;
 	struct ib_srq *srq;
 	struct ipoib_cm_rx_buf *srq_ring;
@@ -300,6 +307,14 @@ struct ipoib_cm {
 	struct mutex fill_lock;
 	bool srq_filled;
 	unsigned int nonsrq_max;	/* passive connections without SRQ */
+	/*
+	 * live: the connection table exists and the listener ran (rtnl,
+	 * written with NAPI off).  rx_slots: passive connections accepted
+	 * and not yet destroyed, dead ones included, since their receives
+	 * still count against the CQ; under priv->lock.
+	 */
+	bool live;
+	unsigned int rx_slots;
 	/* lists of struct ipoib_cm_conn, under priv->lock */
 	struct list_head tx_list;
 	struct list_head rx_list;
@@ -316,6 +331,7 @@ struct ipoib_cm {
 	u64 rx_packets;
 	u64 tx_ud_fallback;
 	u64 tx_connect_failed;	/* attempts that never connected */
+	u64 rx_refused;		/* connection requests over the bound */
 	u64 icmp_too_big;
 };
 
@@ -370,6 +386,8 @@ struct ipoib_dev_priv {
 	unsigned int recvq_size;
 	unsigned int sendq_size;
 	unsigned int rx_buf_size;
+	/* generation of the current open, in every work request ID (rtnl) */
+	u32 wr_gen;
 
 	struct ipoib_rx_buf *rx_ring;
 	struct ib_recv_wr rx_wr;
@@ -385,6 +403,14 @@ struct ipoib_dev_priv {
 
 	struct napi_struct recv_napi;
 	struct napi_struct send_napi;
+	/*
+	 * rx_refill: some receive slot (UD, SRQ or a connection's ring) is
+	 * empty; the receive poller fills it.  Set by the poller and by the
+	 * REQ handler, cleared by the poller only.  rx_refill_task (priv->wq)
+	 * schedules the poller again while a refill keeps failing.
+	 */
+	bool rx_refill;
+	struct delayed_work rx_refill_task;
 	/* completion batches, used only by the NAPI pollers and the drain */
 	struct ib_wc rx_wc[IPOIB_NUM_WC];
 	struct ib_wc tx_wc[IPOIB_NUM_WC];
@@ -424,6 +450,8 @@ struct ipoib_dev_priv {
 	u16 rx_coal_frames;
 
 	struct ipoib_rx_drops rx_drops;
+	u64 rx_refilled;		/* empty receive slots posted again */
+	u64 stale_completions;		/* of an earlier open: ignored */
 	u64 tx_no_path;
 	u64 tx_queue_full;
 
@@ -494,6 +522,7 @@ extern int ipoib_recvq_size;
 extern int ipoib_debug_level;
 extern int ipoib_mcast_debug_level;
 extern int ipoib_max_nonsrq_conn_qp;
+extern unsigned int ipoib_max_srq_conn_qp;
 
 /* main */
 extern struct rtnl_link_ops ipoib_link_ops;
@@ -541,6 +570,8 @@ void ipoib_ib_down(struct ipoib_dev_priv *priv);
 netdev_tx_t ipoib_send(struct ipoib_dev_priv *priv, struct sk_buff *skb,
 		       struct ipoib_ah *ah, u32 qpn);
 int ipoib_recv_poll(struct napi_struct *napi, int budget);
+void ipoib_rx_refill_work(struct work_struct *work);
+void ipoib_rx_refill_later(struct ipoib_dev_priv *priv);
 int ipoib_send_poll(struct napi_struct *napi, int budget);
 void ipoib_event(struct ib_event_handler *handler, struct ib_event *event);
 void ipoib_flush_gid_work(struct work_struct *work);
@@ -573,6 +604,22 @@ static inline bool ipoib_wr_is_cm(u64 wr_id)
 	return wr_id & IPOIB_WR_CM;
 }
 
+/* the generation bits of a work request ID posted now */
+static inline u64 ipoib_wr_gen(const struct ipoib_dev_priv *priv)
+{
+	return (u64)(priv->wr_gen & IPOIB_WR_GEN_MASK) << IPOIB_WR_GEN_SHIFT;
+}
+
+/* a completion posted before the current open: count it, touch nothing */
+static inline bool ipoib_wr_stale(struct ipoib_dev_priv *priv, u64 wr_id)
+{
+	if (likely((wr_id >> IPOIB_WR_GEN_SHIFT) ==
+		   (priv->wr_gen & IPOIB_WR_GEN_MASK)))
+		return false;
+	priv->stale_completions++;
+	return true;
+}
+
 void ipoib_cm_setup(struct ipoib_dev_priv *priv);
 unsigned int ipoib_cm_recv_cq_extra(struct ipoib_dev_priv *priv,
 				    unsigned int recvq_size,
@@ -584,6 +631,7 @@ void ipoib_cm_dev_stop_finish(struct ipoib_dev_priv *priv);
 bool ipoib_cm_drained(struct ipoib_dev_priv *priv);
 void ipoib_cm_rx_complete(struct ipoib_dev_priv *priv, struct ib_wc *wc,
 			  bool drain);
+bool ipoib_cm_rx_refill(struct ipoib_dev_priv *priv);
 void ipoib_cm_tx_complete(struct ipoib_dev_priv *priv, struct ib_wc *wc,
 			  int budget);
 void ipoib_cm_send(struct ipoib_dev_priv *priv, struct sk_buff *skb,
@@ -634,6 +682,10 @@ enum ipoib_fault_site {
 	IPOIB_FAULT_RX_ALLOC,
 	IPOIB_FAULT_SRQ_CREATE,
 	IPOIB_FAULT_MTU_APPLY,
+	IPOIB_FAULT_POST_RECV,
+	IPOIB_FAULT_CM_LISTEN,
+	IPOIB_FAULT_DRAIN,
+	IPOIB_FAULT_CM_SEND_SHORT,
 	IPOIB_FAULT_NR,
 };
 

@@ -48,6 +48,11 @@
 #define IPOIB_CM_RETRY_COUNT	6
 #define IPOIB_CM_SHUT_GRACE	(2 * HZ) /* flush wait before forcing */
 
+unsigned int ipoib_max_srq_conn_qp __read_mostly = IPOIB_CM_DEF_SRQ_CONN;
+module_param_named(max_srq_conn_qp, ipoib_max_srq_conn_qp, uint, 0644);
+MODULE_PARM_DESC(max_srq_conn_qp,
+		 "Max passive connected-mode connections with a shared receive queue (default 16384; the device's QP count bounds it too)");
+
 /* Private data of REQ and REP (RFC 4755 section 4.1). */
 struct ipoib_cm_data {
 	__be32 qpn;	/* the sender's UD QP; the high byte is reserved */
@@ -193,12 +198,16 @@ static int ipoib_cm_rx_post(struct ipoib_dev_priv *priv,
 					     &priv->cm.srq_ring[id];
 	struct ib_sge sge[IPOIB_CM_RX_SG];
 	struct ib_recv_wr wr = {
-		.wr_id = IPOIB_WR_CM | id,
+		.wr_id = ipoib_wr_gen(priv) | IPOIB_WR_CM | id,
 		.sg_list = sge,
 		.num_sge = IPOIB_CM_RX_SG,
 	};
 	unsigned int i;
 	int ret;
+
+	ret = ipoib_fault_inject_atomic(priv, IPOIB_FAULT_POST_RECV);
+	if (unlikely(ret))
+		return ret;
 
 	sge[0].addr = buf->mapping[0];
 	sge[0].length = IPOIB_CM_HEAD_SIZE;
@@ -219,6 +228,23 @@ static int ipoib_cm_rx_post(struct ipoib_dev_priv *priv,
 	return ret;
 }
 
+/* Allocate and post entry @i of a ring; it stays empty on failure. */
+static int ipoib_cm_slot_fill(struct ipoib_dev_priv *priv,
+			      struct ipoib_cm_conn *conn,
+			      struct ipoib_cm_rx_buf *ring, unsigned int i,
+			      gfp_t gfp)
+{
+	int ret;
+
+	ring[i].skb = ipoib_cm_rx_alloc(priv, ring[i].mapping, gfp);
+	if (!ring[i].skb)
+		return -ENOMEM;
+	ret = ipoib_cm_rx_post(priv, conn, i);
+	if (ret)
+		ipoib_cm_rx_free(priv, &ring[i]);
+	return ret;
+}
+
 /* Allocate and post every entry of a ring that is not posted yet. */
 static int ipoib_cm_ring_fill(struct ipoib_dev_priv *priv,
 			      struct ipoib_cm_conn *conn,
@@ -230,17 +256,65 @@ static int ipoib_cm_ring_fill(struct ipoib_dev_priv *priv,
 	for (i = 0; i < size; i++) {
 		if (ring[i].skb)
 			continue;
-		ring[i].skb = ipoib_cm_rx_alloc(priv, ring[i].mapping,
-						GFP_KERNEL);
-		if (!ring[i].skb)
-			return -ENOMEM;
-		ret = ipoib_cm_rx_post(priv, conn, i);
-		if (ret) {
-			ipoib_cm_rx_free(priv, &ring[i]);
+		ret = ipoib_cm_slot_fill(priv, conn, ring, i, GFP_KERNEL);
+		if (ret)
 			return ret;
-		}
 	}
 	return 0;
+}
+
+/*
+ * Receive NAPI: post again what emptied in a ring, counting each slot.
+ * False when a slot is still empty.
+ */
+static bool ipoib_cm_ring_refill(struct ipoib_dev_priv *priv,
+				 struct ipoib_cm_conn *conn,
+				 struct ipoib_cm_rx_buf *ring,
+				 unsigned int size)
+{
+	bool all = true;
+	unsigned int i;
+
+	for (i = 0; i < size; i++) {
+		if (ring[i].skb)
+			continue;
+		if (ipoib_cm_slot_fill(priv, conn, ring, i, GFP_ATOMIC))
+			all = false;
+		else
+			priv->rx_refilled++;
+	}
+	return all;
+}
+
+/*
+ * The refill of the receive poller (see ipoib_rx_refill()): the SRQ once
+ * its first fill ran (until then the REQ handler owns it), or the rings
+ * of the live passive connections.
+ */
+bool ipoib_cm_rx_refill(struct ipoib_dev_priv *priv)
+{
+	struct ipoib_cm *cm = &priv->cm;
+	struct ipoib_cm_conn *conn;
+	unsigned long flags;
+	bool all = true;
+
+	if (!READ_ONCE(cm->live))
+		return true;
+	if (cm->srq) {
+		/* pairs with the REQ handler's release: its posts are seen */
+		if (!smp_load_acquire(&cm->srq_filled))
+			return true;
+		return ipoib_cm_ring_refill(priv, NULL, cm->srq_ring,
+					    cm->srq_size);
+	}
+
+	/* a connection on rx_list is not dead: its QP and ring stay */
+	spin_lock_irqsave(&priv->lock, flags);
+	list_for_each_entry(conn, &cm->rx_list, list)
+		all &= ipoib_cm_ring_refill(priv, conn, conn->rx_ring,
+					    IPOIB_CM_NONSRQ_RING);
+	spin_unlock_irqrestore(&priv->lock, flags);
+	return all;
 }
 
 static void ipoib_cm_ring_free(struct ipoib_dev_priv *priv,
@@ -426,6 +500,12 @@ static void ipoib_cm_destroy_batch(struct ipoib_dev_priv *priv,
 
 	list_for_each_entry_safe(conn, tmp, batch, list) {
 		list_del(&conn->list);
+		if (test_bit(IPOIB_CM_PASSIVE, &conn->flags)) {
+			/* its receives are flushed or gone with the QP */
+			spin_lock_irq(&priv->lock);
+			priv->cm.rx_slots--;
+			spin_unlock_irq(&priv->lock);
+		}
 		if (conn->tx_ring) {
 			while (conn->tx_tail != conn->tx_head) {
 				struct ipoib_tx_buf *tx = &conn->tx_ring
@@ -826,6 +906,7 @@ void ipoib_cm_send(struct ipoib_dev_priv *priv, struct sk_buff *skb,
 	struct ipoib_tx_buf *tx = &conn->tx_ring[slot];
 	struct ib_send_wr *wr = &priv->cm.tx_wr;
 	unsigned int len = skb->len;
+	int ret;
 
 	if (unlikely(len > conn->mtu + IPOIB_ENCAP_LEN)) {
 		ipoib_cm_too_big(priv, skb, conn->mtu);
@@ -834,8 +915,15 @@ void ipoib_cm_send(struct ipoib_dev_priv *priv, struct sk_buff *skb,
 	if (unlikely(ipoib_tx_prepare(priv, tx, skb)))
 		goto drop;
 
-	wr->wr_id = IPOIB_WR_CM | slot;
+	wr->wr_id = ipoib_wr_gen(priv) | IPOIB_WR_CM | slot;
 	wr->num_sge = tx->nr_maps;
+	ret = ipoib_fault_inject_atomic(priv, IPOIB_FAULT_CM_SEND_SHORT);
+	if (unlikely(ret)) {
+		/* a test: the peer gets a 0..3 byte message */
+		wr->num_sge = 1;
+		priv->tx_sge[0].length = min_t(u32, priv->tx_sge[0].length,
+					       clamp(-ret, 1, 4) - 1);
+	}
 	atomic_inc(&priv->cm.tx_inflight);
 	ipoib_tx_maybe_stop(priv);
 
@@ -868,6 +956,8 @@ void ipoib_cm_tx_complete(struct ipoib_dev_priv *priv, struct ib_wc *wc,
 	struct ipoib_cm_conn *conn;
 	struct ipoib_tx_buf *tx;
 
+	if (ipoib_wr_stale(priv, wc->wr_id))
+		return;
 	rcu_read_lock();
 	conn = ipoib_cm_find(priv, wc);
 	/* a connection destroyed with sends outstanding accounted for them */
@@ -938,12 +1028,24 @@ static void ipoib_cm_rx_deliver(struct ipoib_dev_priv *priv,
 	if (ipoib_cm_rx_post(priv, conn, id)) {
 		ipoib_cm_rx_free(priv, buf);
 		priv->rx_drops.no_buffer++;
+		WRITE_ONCE(priv->rx_refill, true);
 	}
 
 	if (skb) {
 		priv->cm.rx_packets++;
 		skb->pkt_type = PACKET_HOST;
 		ipoib_rx_pass_up(priv, skb);
+	}
+}
+
+/* Post a buffer again as it is; if that fails, the refill takes over. */
+static void ipoib_cm_rx_repost(struct ipoib_dev_priv *priv,
+			       struct ipoib_cm_conn *conn,
+			       struct ipoib_cm_rx_buf *buf, unsigned int id)
+{
+	if (ipoib_cm_rx_post(priv, conn, id)) {
+		ipoib_cm_rx_free(priv, buf);
+		WRITE_ONCE(priv->rx_refill, true);
 	}
 }
 
@@ -955,6 +1057,9 @@ void ipoib_cm_rx_complete(struct ipoib_dev_priv *priv, struct ib_wc *wc,
 	struct ipoib_cm_conn *conn, *owner;
 	struct ipoib_cm_rx_buf *buf;
 
+	/* before the table lookup: the QP of a stale one may be reused */
+	if (ipoib_wr_stale(priv, wc->wr_id))
+		return;
 	rcu_read_lock();
 	owner = ipoib_cm_find(priv, wc);
 	if (owner && !test_bit(IPOIB_CM_PASSIVE, &owner->flags))
@@ -986,13 +1091,23 @@ void ipoib_cm_rx_complete(struct ipoib_dev_priv *priv, struct ib_wc *wc,
 				ipoib_cm_kill(priv, owner);
 		}
 		if (drain || (conn && (test_bit(IPOIB_CM_DEAD, &conn->flags) ||
-				       wc->status == IB_WC_WR_FLUSH_ERR)) ||
-		    ipoib_cm_rx_post(priv, conn, id))
+				       wc->status == IB_WC_WR_FLUSH_ERR)))
 			ipoib_cm_rx_free(priv, buf);
+		else
+			ipoib_cm_rx_repost(priv, conn, buf, id);
 		goto done;
 	}
 	if (drain || (conn && test_bit(IPOIB_CM_DEAD, &conn->flags))) {
 		ipoib_cm_rx_free(priv, buf);
+		goto done;
+	}
+	/* 0 to 3 bytes: not even the encapsulation header */
+	if (unlikely(wc->byte_len < IPOIB_ENCAP_LEN)) {
+		priv->rx_drops.short_frame++;
+		DEV_STATS_INC(priv->dev, rx_length_errors);
+		DEV_STATS_INC(priv->dev, rx_errors);
+		DEV_STATS_INC(priv->dev, rx_dropped);
+		ipoib_cm_rx_repost(priv, conn, buf, id);
 		goto done;
 	}
 	/* one write per tick at most */
@@ -1020,6 +1135,7 @@ static int ipoib_cm_req(struct ipoib_dev_priv *priv, struct ib_cm_id *id,
 		.rnr_retry_count = event->param.req_rcvd.rnr_retry_count,
 	};
 	struct ipoib_cm_conn *conn;
+	unsigned int limit;
 	struct ib_qp *qp;
 	bool full;
 	u32 psn;
@@ -1030,12 +1146,30 @@ static int ipoib_cm_req(struct ipoib_dev_priv *priv, struct ib_cm_id *id,
 		ret = -ENETDOWN;
 		goto out;
 	}
+
+	/*
+	 * A bound on what a peer can make us allocate: the receive CQ has
+	 * room for nonsrq_max rings without an SRQ, and with one a QP per
+	 * connection is still ours.  A dead connection counts until it is
+	 * destroyed.  The refused peer gets a REJ (no QP) and backs off.
+	 */
+	limit = priv->cm.srq ? min_t(unsigned int,
+				     READ_ONCE(ipoib_max_srq_conn_qp),
+				     priv->ca->attrs.max_qp) :
+			       priv->cm.nonsrq_max;
 	spin_lock_irq(&priv->lock);
-	full = !priv->cm.srq && priv->cm.rx_count >= priv->cm.nonsrq_max;
+	full = priv->cm.rx_slots >= limit;
+	if (full)
+		priv->cm.rx_refused++;
+	else
+		priv->cm.rx_slots++;
 	spin_unlock_irq(&priv->lock);
 	if (full) {
-		net_info_ratelimited("%s: refusing a connection: %u without SRQ (max_nonsrq_conn_qp)\n",
-				     priv->dev->name, priv->cm.nonsrq_max);
+		net_info_ratelimited("%s: refusing a connection: %u passive connections (%s)\n",
+				     priv->dev->name, limit,
+				     priv->cm.srq ? "max_srq_conn_qp" :
+						    "max_nonsrq_conn_qp");
+		ib_send_cm_rej(id, IB_CM_REJ_NO_QP, NULL, 0, NULL, 0);
 		ret = -EBUSY;
 		goto out;
 	}
@@ -1043,24 +1177,29 @@ static int ipoib_cm_req(struct ipoib_dev_priv *priv, struct ib_cm_id *id,
 	/*
 	 * The SRQ's buffers (a megabyte per 16 entries) are posted when the
 	 * first peer connects, not for every interface that merely listens.
+	 * What this fill leaves empty the receive poller's refill posts;
+	 * from here on the ring is the poller's.
 	 */
-	if (priv->cm.srq && !READ_ONCE(priv->cm.srq_filled)) {
+	if (priv->cm.srq && !smp_load_acquire(&priv->cm.srq_filled)) {
 		mutex_lock(&priv->cm.fill_lock);
-		ret = 0;
-		if (!priv->cm.srq_filled)
+		if (!priv->cm.srq_filled) {
 			ret = ipoib_cm_ring_fill(priv, NULL, priv->cm.srq_ring,
 						 priv->cm.srq_size);
-		if (!ret)
-			WRITE_ONCE(priv->cm.srq_filled, true);
+			/* the ring's entries before the flag, for the poller */
+			smp_store_release(&priv->cm.srq_filled, true);
+			if (ret) {
+				ipoib_dbg(priv, "SRQ partly filled: %d\n", ret);
+				WRITE_ONCE(priv->rx_refill, true);
+				ipoib_rx_refill_later(priv);
+			}
+		}
 		mutex_unlock(&priv->cm.fill_lock);
-		if (ret)
-			goto out;
 	}
 
 	ret = -ENOMEM;
 	conn = ipoib_cm_conn_alloc(priv, GFP_KERNEL);
 	if (!conn)
-		goto out;
+		goto err_slot;
 	set_bit(IPOIB_CM_PASSIVE, &conn->flags);
 	if (!priv->cm.srq) {
 		conn->rx_ring = kvcalloc(IPOIB_CM_NONSRQ_RING,
@@ -1113,6 +1252,10 @@ err_qp:
 err_conn:
 	ipoib_cm_ring_free(priv, conn->rx_ring, IPOIB_CM_NONSRQ_RING);
 	kfree(conn);
+err_slot:
+	spin_lock_irq(&priv->lock);
+	priv->cm.rx_slots--;
+	spin_unlock_irq(&priv->lock);
 out:
 	up_read(&priv->cm.open_sem);
 	return ret;
@@ -1172,10 +1315,14 @@ int ipoib_cm_dev_open(struct ipoib_dev_priv *priv)
 	if (!cm->supported)
 		return 0;
 	ret = rhashtable_init(&cm->qps, &ipoib_cm_qp_params);
-	if (ret)
+	if (ret) {
+		ipoib_warn(priv, "connected mode: no connection table: %d\n",
+			   ret);
 		return ret;
+	}
 
 	down_write(&cm->open_sem);
+	cm->rx_slots = 0;
 	if (a->max_srq && a->max_srq_sge >= IPOIB_CM_RX_SG && cm->srq_size) {
 		struct ib_srq_init_attr attr = {
 			.attr = {
@@ -1211,15 +1358,17 @@ int ipoib_cm_dev_open(struct ipoib_dev_priv *priv)
 		ret = PTR_ERR(listen);
 		goto err_srq;
 	}
-	ret = ib_cm_listen(listen, cpu_to_be64(IPOIB_CM_IETF_ID |
-					       priv->qp->qp_num));
+	ret = ipoib_fault_inject(priv, IPOIB_FAULT_CM_LISTEN);
+	if (!ret)
+		ret = ib_cm_listen(listen, cpu_to_be64(IPOIB_CM_IETF_ID |
+						       priv->qp->qp_num));
 	if (ret) {
 		ib_destroy_cm_id(listen);
 		goto err_srq;
 	}
 	cm->listen = listen;
 	cm->open = true;
-	cm->listen_was_open = true;
+	WRITE_ONCE(cm->live, true);
 	up_write(&cm->open_sem);
 	return 0;
 
@@ -1232,7 +1381,8 @@ err_srq:
 	cm->srq_ring = NULL;
 	up_write(&cm->open_sem);
 	rhashtable_destroy(&cm->qps);
-	ipoib_warn(priv, "connected mode unavailable: %d\n", ret);
+	ipoib_warn(priv, "cannot set up connected mode, open failed: %d\n",
+		   ret);
 	return ret;
 }
 
@@ -1244,17 +1394,14 @@ void ipoib_cm_dev_stop(struct ipoib_dev_priv *priv)
 {
 	struct ipoib_cm *cm = &priv->cm;
 	struct ipoib_cm_conn *conn, *tmp;
-	bool was_open;
 
-	if (!cm->supported)
+	/* an open that failed left nothing: it fails the interface's open */
+	if (!cm->live)
 		return;
 
 	down_write(&cm->open_sem);
-	was_open = cm->open;
 	cm->open = false;
 	up_write(&cm->open_sem);
-	if (!was_open)
-		return;
 	/* waits for a REQ handler still using the listener */
 	if (cm->listen) {
 		ib_destroy_cm_id(cm->listen);
@@ -1284,9 +1431,8 @@ void ipoib_cm_dev_stop_finish(struct ipoib_dev_priv *priv)
 	struct ipoib_cm *cm = &priv->cm;
 	LIST_HEAD(batch);
 
-	if (!cm->supported || !cm->listen_was_open)
+	if (!cm->live)
 		return;
-	cm->listen_was_open = false;
 	/* the drain's completions may have queued it */
 	cancel_work_sync(&cm->dead_task);
 
@@ -1303,5 +1449,9 @@ void ipoib_cm_dev_stop_finish(struct ipoib_dev_priv *priv)
 	cm->srq_ring = NULL;
 	WARN_ON_ONCE(atomic_read(&cm->tx_inflight));
 	atomic_set(&cm->tx_inflight, 0);
+	/* every connection was destroyed, dead or not, drained or not */
+	WARN_ON_ONCE(cm->rx_slots || !list_empty(&cm->tx_list) ||
+		     !list_empty(&cm->rx_list));
+	WRITE_ONCE(cm->live, false);
 	rhashtable_destroy(&cm->qps);
 }

@@ -38,6 +38,8 @@ enum {
 	IPOIB_STAT_RX_OWN_ECHO,
 	IPOIB_STAT_RX_NO_BUFFER,
 	IPOIB_STAT_RX_MULTICAST,
+	IPOIB_STAT_RX_REFILLED,
+	IPOIB_STAT_STALE_COMPLETIONS,
 	IPOIB_STAT_TX_ERRORS,
 	IPOIB_STAT_TX_DROPPED,
 	IPOIB_STAT_TX_NO_PATH,
@@ -50,6 +52,7 @@ enum {
 	IPOIB_STAT_CM_TX_CONNECT_FAILED,
 	IPOIB_STAT_CM_ICMP_TOO_BIG,
 	IPOIB_STAT_ERROR_RECOVERIES,
+	IPOIB_STAT_CM_RX_REFUSED,
 	IPOIB_STAT_NR,
 };
 
@@ -67,6 +70,8 @@ static const char ipoib_stat_names[IPOIB_STAT_NR][ETH_GSTRING_LEN] = {
 	[IPOIB_STAT_RX_OWN_ECHO]	= "rx_own_echo",
 	[IPOIB_STAT_RX_NO_BUFFER]	= "rx_no_buffer",
 	[IPOIB_STAT_RX_MULTICAST]	= "rx_multicast",
+	[IPOIB_STAT_RX_REFILLED]	= "rx_refilled",
+	[IPOIB_STAT_STALE_COMPLETIONS]	= "stale_completions",
 	[IPOIB_STAT_TX_ERRORS]		= "tx_errors",
 	[IPOIB_STAT_TX_DROPPED]		= "tx_dropped",
 	[IPOIB_STAT_TX_NO_PATH]		= "tx_no_path",
@@ -79,6 +84,7 @@ static const char ipoib_stat_names[IPOIB_STAT_NR][ETH_GSTRING_LEN] = {
 	[IPOIB_STAT_CM_TX_CONNECT_FAILED] = "cm_tx_connect_failed",
 	[IPOIB_STAT_CM_ICMP_TOO_BIG]	= "cm_icmp_too_big",
 	[IPOIB_STAT_ERROR_RECOVERIES]	= "error_recoveries",
+	[IPOIB_STAT_CM_RX_REFUSED]	= "cm_rx_refused",
 };
 
 static int ipoib_get_sset_count(struct net_device *dev, int sset)
@@ -113,6 +119,8 @@ static void ipoib_get_ethtool_stats(struct net_device *dev,
 	data[IPOIB_STAT_RX_OWN_ECHO] = READ_ONCE(d->own_echo);
 	data[IPOIB_STAT_RX_NO_BUFFER] = READ_ONCE(d->no_buffer);
 	data[IPOIB_STAT_RX_MULTICAST] = s.multicast;
+	data[IPOIB_STAT_RX_REFILLED] = READ_ONCE(priv->rx_refilled);
+	data[IPOIB_STAT_STALE_COMPLETIONS] = READ_ONCE(priv->stale_completions);
 	data[IPOIB_STAT_TX_ERRORS] = s.tx_errors;
 	data[IPOIB_STAT_TX_DROPPED] = s.tx_dropped;
 	data[IPOIB_STAT_TX_NO_PATH] = READ_ONCE(priv->tx_no_path);
@@ -126,6 +134,7 @@ static void ipoib_get_ethtool_stats(struct net_device *dev,
 		READ_ONCE(priv->cm.tx_connect_failed);
 	data[IPOIB_STAT_CM_ICMP_TOO_BIG] = READ_ONCE(priv->cm.icmp_too_big);
 	data[IPOIB_STAT_ERROR_RECOVERIES] = READ_ONCE(priv->recoveries);
+	data[IPOIB_STAT_CM_RX_REFUSED] = READ_ONCE(priv->cm.rx_refused);
 }
 
 static int ipoib_get_link_ksettings(struct net_device *dev,

@@ -17,11 +17,19 @@
  *    rtnl; up to IPOIB_FAULT_MAX_DELAY_MS.  ipoib_ib_down() flushes that
  *    queue with rtnl held, so the delay ends early (within one
  *    IPOIB_FAULT_SLICE_MS) once the interface leaves OPER_UP.
- *  - qp_create, cq_create, srq_create, mtu_apply: with rtnl held (open, ring
- *    resize, child creation, mode switch), and for qp_create also inside
- *    ib_cm's REQ handler (passive connections); up to
+ *  - qp_create, cq_create, srq_create, mtu_apply, cm_listen: with rtnl held
+ *    (open, ring resize, child creation, mode switch), and for qp_create
+ *    also inside ib_cm's REQ handler (passive connections); up to
  *    IPOIB_FAULT_MAX_LOCKED_MS.
- *  - path_resolve, rx_alloc: in atomic context; no delay at all.
+ *  - path_resolve, rx_alloc, post_recv, cm_send_short: in atomic context;
+ *    no delay at all.
+ *
+ * Sites that do not simply fail an operation:
+ *  - drain: a stop that takes it does not poll its CQs, as if the device
+ *    held its completions back, and gives up after its timeout (5 s); the
+ *    completions are then found by the next open.
+ *  - cm_send_short: a connected-mode send that takes it carries only its
+ *    first ERRNO - 1 bytes (ERRNO 1..4: a 0..3 byte message).
  *
  *   /sys/kernel/debug/ipoib/fault/transport_error
  *
@@ -74,6 +82,11 @@ static struct ipoib_fault ipoib_faults[IPOIB_FAULT_NR] = {
 					    .max_delay_ms = IPOIB_FAULT_MAX_LOCKED_MS },
 	[IPOIB_FAULT_MTU_APPLY]		= { .name = "mtu_apply",
 					    .max_delay_ms = IPOIB_FAULT_MAX_LOCKED_MS },
+	[IPOIB_FAULT_POST_RECV]		= { .name = "post_recv" },
+	[IPOIB_FAULT_CM_LISTEN]		= { .name = "cm_listen",
+					    .max_delay_ms = IPOIB_FAULT_MAX_LOCKED_MS },
+	[IPOIB_FAULT_DRAIN]		= { .name = "drain" },
+	[IPOIB_FAULT_CM_SEND_SHORT]	= { .name = "cm_send_short" },
 };
 
 static struct dentry *ipoib_debug_root;

@@ -273,6 +273,19 @@ int ipoib_resize_rings(struct ipoib_dev_priv *priv, unsigned int recvq_size,
 
 /* Receive ring */
 
+/* Post ring slot @id, whose buffer is mapped already. */
+static int ipoib_rx_post_buf(struct ipoib_dev_priv *priv, unsigned int id)
+{
+	int ret = ipoib_fault_inject_atomic(priv, IPOIB_FAULT_POST_RECV);
+
+	if (unlikely(ret))
+		return ret;
+	priv->rx_sge.addr = priv->rx_ring[id].mapping;
+	priv->rx_sge.length = priv->rx_buf_size;
+	priv->rx_wr.wr_id = ipoib_wr_gen(priv) | id;
+	return ib_post_recv(priv->qp, &priv->rx_wr, NULL);
+}
+
 static int ipoib_rx_post(struct ipoib_dev_priv *priv, unsigned int id,
 			 gfp_t gfp)
 {
@@ -296,10 +309,7 @@ static int ipoib_rx_post(struct ipoib_dev_priv *priv, unsigned int id,
 	buf->skb = skb;
 	buf->mapping = addr;
 
-	priv->rx_sge.addr = addr;
-	priv->rx_sge.length = priv->rx_buf_size;
-	priv->rx_wr.wr_id = id;
-	ret = ib_post_recv(priv->qp, &priv->rx_wr, NULL);
+	ret = ipoib_rx_post_buf(priv, id);
 	if (unlikely(ret)) {
 		ib_dma_unmap_single(priv->ca, addr, priv->rx_buf_size,
 				    DMA_FROM_DEVICE);
@@ -444,12 +454,13 @@ drop:
 static void ipoib_rx_complete(struct ipoib_dev_priv *priv, struct ib_wc *wc,
 			      bool drain)
 {
-	unsigned int id = wc->wr_id;
+	unsigned int id = lower_32_bits(wc->wr_id);
 	struct ipoib_rx_buf *buf;
 	struct sk_buff *skb;
 	u64 addr;
 
-	if (WARN_ON_ONCE(id >= priv->recvq_size))
+	if (ipoib_wr_stale(priv, wc->wr_id) ||
+	    WARN_ON_ONCE(id >= priv->recvq_size))
 		return;
 	buf = &priv->rx_ring[id];
 
@@ -465,9 +476,10 @@ static void ipoib_rx_complete(struct ipoib_dev_priv *priv, struct ib_wc *wc,
 					    wc->vendor_err);
 		}
 		ipoib_rx_free(priv, id);
+		/* a flush means the QP is in error: nothing to post to */
 		if (!drain && wc->status != IB_WC_WR_FLUSH_ERR &&
-		    test_bit(IPOIB_FLAG_OPER_UP, &priv->flags))
-			ipoib_rx_post(priv, id, GFP_ATOMIC);
+		    ipoib_rx_post(priv, id, GFP_ATOMIC))
+			WRITE_ONCE(priv->rx_refill, true);
 		return;
 	}
 
@@ -486,17 +498,69 @@ static void ipoib_rx_complete(struct ipoib_dev_priv *priv, struct ib_wc *wc,
 		/* put the old buffer back in service */
 		buf->skb = skb;
 		buf->mapping = addr;
-		priv->rx_sge.addr = addr;
-		priv->rx_sge.length = priv->rx_buf_size;
-		priv->rx_wr.wr_id = id;
-		if (ib_post_recv(priv->qp, &priv->rx_wr, NULL))
+		if (ipoib_rx_post_buf(priv, id)) {
 			ipoib_rx_free(priv, id);
+			WRITE_ONCE(priv->rx_refill, true);
+		}
 		return;
 	}
 
 	ib_dma_unmap_single(priv->ca, addr, priv->rx_buf_size,
 			    DMA_FROM_DEVICE);
 	ipoib_rx_deliver(priv, wc, skb);
+}
+
+/*
+ * Post every empty slot of the UD ring again (receive NAPI).  Returns
+ * false when some slot is still empty.
+ */
+static bool ipoib_rx_refill_ud(struct ipoib_dev_priv *priv)
+{
+	bool all = true;
+	unsigned int i;
+
+	for (i = 0; i < priv->recvq_size; i++) {
+		if (priv->rx_ring[i].skb)
+			continue;
+		if (ipoib_rx_post(priv, i, GFP_ATOMIC))
+			all = false;
+		else
+			priv->rx_refilled++;
+	}
+	return all;
+}
+
+/* Let the receive poller run again soon, to retry a refill. */
+void ipoib_rx_refill_later(struct ipoib_dev_priv *priv)
+{
+	queue_delayed_work(priv->wq, &priv->rx_refill_task, HZ / 10);
+}
+
+/* rx_refill_task (priv->wq): only schedules the receive poller */
+void ipoib_rx_refill_work(struct work_struct *work)
+{
+	struct ipoib_dev_priv *priv = container_of(work, struct ipoib_dev_priv,
+						   rx_refill_task.work);
+
+	ipoib_napi_kick(&priv->recv_napi);
+}
+
+/*
+ * Slots emptied by a failed allocation or post are filled here, in the
+ * poller, which owns the rings; what still fails is retried from
+ * rx_refill_task, since an empty ring brings no completion to poll for.
+ */
+static void ipoib_rx_refill(struct ipoib_dev_priv *priv)
+{
+	bool all;
+
+	WRITE_ONCE(priv->rx_refill, false);
+	all = ipoib_rx_refill_ud(priv);
+	all &= ipoib_cm_rx_refill(priv);
+	if (!all) {
+		WRITE_ONCE(priv->rx_refill, true);
+		ipoib_rx_refill_later(priv);
+	}
 }
 
 int ipoib_recv_poll(struct napi_struct *napi, int budget)
@@ -522,6 +586,8 @@ int ipoib_recv_poll(struct napi_struct *napi, int budget)
 		if (n < want)
 			break;
 	}
+	if (unlikely(READ_ONCE(priv->rx_refill)))
+		ipoib_rx_refill(priv);
 
 	if (done < budget && napi_complete_done(napi, done) &&
 	    ib_req_notify_cq(priv->recv_cq, IB_CQ_NEXT_COMP |
@@ -656,7 +722,8 @@ netdev_tx_t ipoib_send(struct ipoib_dev_priv *priv, struct sk_buff *skb,
 	if (unlikely(ipoib_tx_prepare(priv, tx, skb)))
 		goto drop;
 
-	priv->tx_wr.wr.wr_id = head & (priv->sendq_size - 1);
+	priv->tx_wr.wr.wr_id = ipoib_wr_gen(priv) |
+			       (head & (priv->sendq_size - 1));
 	priv->tx_wr.wr.num_sge = tx->nr_maps;
 	priv->tx_wr.ah = ah->ah;
 	priv->tx_wr.remote_qpn = qpn;
@@ -689,10 +756,11 @@ drop:
 static void ipoib_tx_complete(struct ipoib_dev_priv *priv, struct ib_wc *wc,
 			      int budget)
 {
-	unsigned int slot = wc->wr_id;
+	unsigned int slot = lower_32_bits(wc->wr_id);
 	struct ipoib_tx_buf *tx;
 
-	if (WARN_ON_ONCE(slot >= priv->sendq_size))
+	if (ipoib_wr_stale(priv, wc->wr_id) ||
+	    WARN_ON_ONCE(slot >= priv->sendq_size))
 		return;
 	tx = &priv->tx_ring[slot];
 	if (WARN_ON_ONCE(!tx->skb))
@@ -789,13 +857,16 @@ static int ipoib_qp_to(struct ipoib_dev_priv *priv, enum ib_qp_state state)
 static void ipoib_drain(struct ipoib_dev_priv *priv)
 {
 	unsigned long deadline = jiffies + 5 * HZ;
+	/* the fault: completions held back until the timeout */
+	bool hold = ipoib_fault_inject(priv, IPOIB_FAULT_DRAIN);
 	unsigned int i;
 
 	for (;;) {
 		bool rx_left = false;
 		int n;
 
-		while ((n = ib_poll_cq(priv->recv_cq, IPOIB_NUM_WC,
+		while (!hold &&
+		       (n = ib_poll_cq(priv->recv_cq, IPOIB_NUM_WC,
 				       priv->rx_wc)) > 0)
 			for (i = 0; i < n; i++) {
 				struct ib_wc *wc = &priv->rx_wc[i];
@@ -805,7 +876,8 @@ static void ipoib_drain(struct ipoib_dev_priv *priv)
 				else
 					ipoib_rx_complete(priv, wc, true);
 			}
-		while ((n = ib_poll_cq(priv->send_cq, IPOIB_NUM_WC,
+		while (!hold &&
+		       (n = ib_poll_cq(priv->send_cq, IPOIB_NUM_WC,
 				       priv->tx_wc)) > 0)
 			for (i = 0; i < n; i++) {
 				struct ib_wc *wc = &priv->tx_wc[i];
@@ -848,6 +920,9 @@ int ipoib_ib_dev_open(struct ipoib_dev_priv *priv)
 	int ret;
 
 	priv->rx_buf_size = ipoib_ud_buf_size(priv->max_ib_mtu);
+	/* what completes from an earlier open (a drain that timed out) is stale */
+	priv->wr_gen++;
+	WRITE_ONCE(priv->rx_refill, false);
 
 	ret = ipoib_qp_to(priv, IB_QPS_INIT);
 	if (ret) {
@@ -869,15 +944,21 @@ int ipoib_ib_dev_open(struct ipoib_dev_priv *priv)
 		goto err_rx;
 	}
 
+	/*
+	 * Connected mode (its connection table) is ready before the pollers
+	 * may look at a completion.  A port that can do it and fails to set
+	 * it up fails the open: half a connected mode is not left running.
+	 */
+	ret = ipoib_cm_dev_open(priv);
+	if (ret)
+		goto err_rx;
+
 	napi_enable(&priv->recv_napi);
 	napi_enable(&priv->send_napi);
 	ib_req_notify_cq(priv->recv_cq, IB_CQ_NEXT_COMP);
 	ib_req_notify_cq(priv->send_cq, IB_CQ_NEXT_COMP);
 	/* completions that raced with the arming above */
 	ipoib_napi_kick(&priv->recv_napi);
-
-	/* without connected mode we still work, in datagram mode */
-	ipoib_cm_dev_open(priv);
 	return 0;
 
 err_rx:
@@ -893,6 +974,8 @@ void ipoib_ib_dev_stop(struct ipoib_dev_priv *priv)
 	napi_disable(&priv->send_napi);
 
 	ipoib_cm_dev_stop(priv);
+	/* the pollers and the REQ handler queue it; they are all done */
+	cancel_delayed_work_sync(&priv->rx_refill_task);
 	if (ipoib_qp_to(priv, IB_QPS_ERR))
 		ipoib_warn(priv, "QP to ERR failed\n");
 	ipoib_drain(priv);

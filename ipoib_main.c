@@ -1095,6 +1095,7 @@ void ipoib_setup(struct net_device *dev)
 	ipoib_cm_setup(priv);
 	INIT_DELAYED_WORK(&priv->reap_task, ipoib_reap_work);
 	INIT_WORK(&priv->recover_task, ipoib_recover_work);
+	INIT_DELAYED_WORK(&priv->rx_refill_task, ipoib_rx_refill_work);
 	INIT_WORK(&priv->flush_gid, ipoib_flush_gid_work);
 	INIT_WORK(&priv->flush_light, ipoib_flush_light_work);
 	INIT_WORK(&priv->flush_normal, ipoib_flush_normal_work);

@@ -6,7 +6,11 @@
 # fails), so ib0 runs connected mode with a receive QP per connection
 # ("connected mode without SRQ" in the kernel log). b (with its SRQ) and a
 # ping both ways in connected mode with sizes up to 65000 bytes, a accepting
-# b's connection on the non-SRQ path.
+# b's connection on the non-SRQ path.  Then: 0..3 byte messages over RC
+# (fault cm_send_short) are counted as short frames and dropped on both
+# paths; b's SRQ emptied by failed posts (fault post_recv, more faults than
+# SRQ slots) is refilled and RC traffic resumes; b with max_srq_conn_qp=0
+# refuses a's new connection (cm_rx_refused) and a falls back to datagrams.
 # guests: 2
 # timeout: 480
 # ipoib: no
@@ -99,5 +103,63 @@ log "cm_rx_packets +$((rx1 - rx0)), cm_rx_conns $conns, cm_tx_conns $(nic_stat c
 ((rx1 - rx0 >= 600)) || fail "cm_rx_packets moved by $((rx1 - rx0)) for 600 echo packets"
 if [[ $NODE == a ]]; then
 	((conns >= 1 && conns <= 2)) || fail "a has $conns passive connections (max_nonsrq_conn_qp=2)"
+fi
+
+# --- 0..3 byte messages (each side's next 4 RC sends carry 2 bytes): counted, dropped ---
+short0=$(nic_stat rx_short_frame)
+barrier short-armed
+echo "4 3 0 ib0" >$F/cm_send_short
+ping -q -c 4 -i 0.2 -W 1 -s 100 "$PEER_IB_IP" >/dev/null 2>&1 || true
+wait_for 30 nic_ge rx_short_frame $((short0 + 4))
+log "rx_short_frame +$(($(nic_stat rx_short_frame) - short0)), cm_send_short: $(<$F/cm_send_short)"
+barrier short-done
+
+# --- b's SRQ emptied by 300 failed posts (256 slots): refilled, RC traffic resumes ---
+faults_left_none() { [[ $(awk '{ print $1 }' $F/post_recv) == 0 ]]; }
+if [[ $NODE == b ]]; then
+	ref0=$(nic_stat rx_refilled)
+	echo "300 105 0 ib0" >$F/post_recv
+	signal srq-armed
+	wait_signal srq-flood-done 120
+	wait_for 60 faults_left_none
+	log "post_recv: $(<$F/post_recv); rx_refilled +$(($(nic_stat rx_refilled) - ref0))"
+	nic_ge rx_refilled $((ref0 + 1)) || fail "no SRQ slot refilled"
+	signal srq-refilled
+else
+	wait_signal srq-armed 60
+	ping -q -c 400 -i 0.005 -W 1 -s 1000 "$PEER_IB_IP" >/dev/null 2>&1 || true
+	signal srq-flood-done
+	wait_signal srq-refilled 120
+	rx0=$(nic_stat cm_tx_packets)
+	ping_burst_late ib0 "$PEER_IB_IP" -s 8000 -Mdo -A
+	log "cm_tx_packets +$(($(nic_stat cm_tx_packets) - rx0)) after the refill"
+fi
+barrier srq-done
+
+# --- b bounds its passive connections: max_srq_conn_qp=0 refuses a's next one ---
+SP=/sys/module/ib_ipoib/parameters/max_srq_conn_qp
+if [[ $NODE == b ]]; then
+	[[ $(<$SP) == 16384 ]] || fail "max_srq_conn_qp reads $(<$SP)"
+	ref0=$(nic_stat cm_rx_refused)
+	echo 0 >$SP
+	signal bounded
+	wait_for 90 nic_ge cm_rx_refused $((ref0 + 1))
+	log "cm_rx_refused +$(($(nic_stat cm_rx_refused) - ref0)); kernel: $(dmesg | grep -m1 'refusing a connection')"
+	signal refused
+	wait_signal fallback-ok 120
+	echo 16384 >$SP
+else
+	wait_signal bounded 60
+	fail0=$(nic_stat cm_tx_connect_failed)
+	# a new connection: leaving connected mode takes the old one down
+	check bash -c "echo datagram > $sys/mode"
+	check bash -c "echo connected > $sys/mode"
+	# traffic, so that the connection is tried (after the 1 s a teardown waits)
+	ping_refused() { ping -c 1 -W 1 "$PEER_IB_IP" && nic_ge cm_tx_connect_failed $((fail0 + 1)); }
+	wait_for 90 ping_refused
+	wait_signal refused 120
+	# refused, it sends datagrams
+	ping_burst ib0 "$PEER_IB_IP"
+	signal fallback-ok
 fi
 barrier end

@@ -1,7 +1,9 @@
 # Fault injection in setup paths (debugfs ipoib/fault/*): a failed QP or CQ
 # creation unwinds the whole child (nothing left registered), a failed
 # receive-buffer allocation fails the open cleanly, and failed multicast
-# joins are retried with backoff until the carrier comes on.  Every fault is
+# joins are retried with backoff until the carrier comes on; an open whose
+# connected-mode listener cannot be set up fails as a whole; completions
+# held past a stop's drain timeout are harmless to the next open.  Every fault is
 # aimed at the interface under test (the knob's IFNAME field): ib0 and the
 # other child stay up and busy (receive refills, joins), and must neither take
 # a fault meant for another interface nor be disturbed by one.
@@ -11,7 +13,8 @@
 #   +---------------------------------------------+
 #   | a  ib0 (+ ib0.8001, ib0.8002 being created) |
 #   |    /sys/kernel/debug/ipoib/fault/{qp_create, |
-#   |    cq_create,rx_alloc,mcast_join}            |
+#   |    cq_create,rx_alloc,mcast_join,cm_listen,  |
+#   |    drain}                                    |
 #   +---------------------------------------------+
 
 F=/sys/kernel/debug/ipoib/fault
@@ -72,6 +75,40 @@ check ip link set ib0.8002 down
 echo "1 0 2000 ib0.8002" >$F/mcast_join
 check ip link set ib0.8002 up
 wait_for 90 grep -qx 1 /sys/class/net/ib0.8002/carrier
+
+# connected mode cannot be set up (its listener fails with EADDRINUSE): the
+# open fails as a whole, nothing of connected mode is left running, and the
+# next open brings it back
+check ip link set ib0.8002 down
+echo "1 98 0 ib0.8002" >$F/cm_listen
+if ip link set ib0.8002 up 2>err; then fail "open succeeded without connected mode"; fi
+log "open refused: $(cat err)"
+ip link show ib0.8002 | grep -q ",UP" && fail "ib0.8002 is UP after a failed open"
+[[ $(injected cm_listen) == 1 ]] || fail "cm_listen fault not consumed once: $(cat $F/cm_listen)"
+check ip link set ib0.8002 up
+wait_for 60 grep -qx 1 /sys/class/net/ib0.8002/carrier
+
+# a stop whose completions do not come back in time (the drain fault holds
+# them until the 5 s timeout frees the buffers): the next open finds them in
+# its CQs, counts them as stale, and they leave the buffers it posted alone,
+# so it still receives (its own multicast comes back)
+own_echo_grows() {
+	local e0
+	e0=$(nic_stat rx_own_echo ib0.8001)
+	ping -6 -c 3 -i 0.2 -W 1 ff02::1%ib0.8001 >/dev/null 2>&1 || true
+	(($(nic_stat rx_own_echo ib0.8001) > e0))
+}
+wait_for 30 own_echo_grows
+stale0=$(nic_stat stale_completions ib0.8001)
+echo "1 5 0 ib0.8001" >$F/drain
+check ip link set ib0.8001 down
+[[ $(injected drain) == 1 ]] || fail "drain fault not consumed: $(cat $F/drain)"
+dmesg | grep -q "ib0.8001: completions missing after stop" || fail "no drain timeout logged"
+check ip link set ib0.8001 up
+wait_for 60 grep -qx 1 /sys/class/net/ib0.8001/carrier
+wait_for 30 nic_ge stale_completions $((stale0 + 1)) ib0.8001
+log "stale completions after the reopen: $(($(nic_stat stale_completions ib0.8001) - stale0))"
+wait_for 30 own_echo_grows
 
 # invalid knob values are refused and change nothing
 echo "0 0" >$F/qp_create

@@ -1,7 +1,10 @@
 # Fault injection under traffic: path resolutions that fail are retried
 # until the peer is reachable; receive-buffer allocations that fail under a
-# ping flood drop exactly those frames (counted) and traffic resumes; a fatal
-# error of the UD QP (moved to the error state, QP_FATAL raised) or of a CQ
+# ping flood drop exactly those frames (counted) and traffic resumes; posts
+# of receive buffers that fail (both the new and the old buffer) empty ring
+# slots, which the refill posts again (counted in rx_refilled): more faults
+# than the ring has slots are all taken and traffic resumes; a fatal error
+# of the UD QP (moved to the error state, QP_FATAL raised) or of a CQ
 # (CQ_ERR) makes the interface reopen itself, once, with one log line and
 # the error_recoveries counter, and traffic resumes without any user action.
 # guests: 2
@@ -10,6 +13,7 @@
 #   +----------------------+   ping (path faults on a)   +----------------------+
 #   | a  ib0 198.18.2.1    |============================>| b  ib0 198.18.2.2    |
 #   |                      |   ping -f (rx_alloc on b)   |                      |
+#   |                      |   ping -f (post_recv on b)  |                      |
 #   |  QP/CQ errors, ping  |============================>|                      |
 #   +----------------------+                             +----------------------+
 
@@ -30,6 +34,12 @@ if [[ $NODE == a ]]; then
 	wait_signal checked 120
 	# the flood's drops may have hit ARP probes too: let ARP settle, then
 	# a clean burst is required
+	wait_for 60 sh -c "ping -q -c 50 -i 0.02 -W 2 $PEER_IB_IP | grep -q ' 0% packet loss'"
+	signal clean
+	wait_signal armed2 60
+	ping -q -c 400 -i 0.005 -W 1 "$PEER_IB_IP" >/dev/null 2>&1 || true
+	signal flood2-done
+	wait_signal refilled 120
 	wait_for 60 sh -c "ping -q -c 50 -i 0.02 -W 2 $PEER_IB_IP | grep -q ' 0% packet loss'"
 
 	# a fatal QP error, then a CQ error: each reopens ib0 once, by itself
@@ -61,5 +71,17 @@ else
 	[[ $(awk '{ print $1 }' $F/rx_alloc) == 0 ]] || fail "rx_alloc faults not all consumed"
 	((drop1 - drop0 >= 100)) || fail "only $((drop1 - drop0)) drops counted for 100 failed refills"
 	signal checked
+	# 600 failed posts: 2 per emptied slot would leave all 256 slots empty
+	# and 88 faults armed for good without a refill
+	wait_signal clean 120
+	ref0=$(nic_stat rx_refilled)
+	echo "600 105 0 ib0" >$F/post_recv
+	signal armed2
+	wait_signal flood2-done 120
+	faults_left_none() { [[ $(awk '{ print $1 }' $F/post_recv) == 0 ]]; }
+	wait_for 60 faults_left_none
+	log "post_recv: $(cat $F/post_recv); rx_refilled +$(($(nic_stat rx_refilled) - ref0))"
+	nic_ge rx_refilled $((ref0 + 1)) || fail "no slot refilled"
+	signal refilled
 fi
 barrier done
