@@ -391,6 +391,7 @@ struct ipoib_dev_priv {
 	/* dead_lock (irq-safe) guards dead_ahs; a leaf, may nest in lock */
 	spinlock_t dead_lock;
 	struct list_head dead_ahs;
+	atomic_t ah_count;		/* AHs created on priv->pd, not destroyed */
 	unsigned long neigh_gc_at;
 	struct list_head ca_list;	/* the RDMA device's list of ports */
 

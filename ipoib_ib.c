@@ -148,6 +148,10 @@ void ipoib_transport_cleanup(struct ipoib_dev_priv *priv)
 	ib_destroy_qp(priv->qp);
 	ib_destroy_cq(priv->send_cq);
 	ib_destroy_cq(priv->recv_cq);
+	/* every address handle on this PD was destroyed by the final reap */
+	WARN_ONCE(atomic_read(&priv->ah_count),
+		  "%s: %d address handles outlive their PD\n",
+		  priv->dev->name, atomic_read(&priv->ah_count));
 	ib_dealloc_pd(priv->pd);
 	kvfree(priv->tx_ring);
 	kvfree(priv->rx_ring);

@@ -122,6 +122,7 @@ struct ipoib_ah *ipoib_create_ah(struct ipoib_dev_priv *priv,
 		kfree(ah);
 		return ERR_CAST(ibah);
 	}
+	atomic_inc(&priv->ah_count);
 	ah->priv = priv;
 	ah->ah = ibah;
 	kref_init(&ah->ref);
@@ -167,6 +168,7 @@ void ipoib_reap_dead_ahs(struct ipoib_dev_priv *priv, bool all)
 			continue;
 		list_del(&ah->list);
 		rdma_destroy_ah(ah->ah, RDMA_DESTROY_AH_SLEEPABLE);
+		atomic_dec(&priv->ah_count);
 		kfree(ah);
 	}
 
@@ -179,20 +181,18 @@ void ipoib_reap_dead_ahs(struct ipoib_dev_priv *priv, bool all)
 
 /* Neighbours: one per 20-byte destination address */
 
-static void ipoib_neigh_free_rcu(struct rcu_head *head)
-{
-	struct ipoib_neigh *neigh = container_of(head, struct ipoib_neigh, rcu);
-	struct ipoib_ah *ah = rcu_dereference_protected(neigh->ah, 1);
-
-	if (ah)
-		ipoib_put_ah(ah);
-	kfree(neigh);
-}
-
-/* Unhash and free @neigh; queued packets are dropped.  priv->lock held. */
+/*
+ * Unhash and free @neigh; queued packets are dropped.  priv->lock held.
+ * Its address handle reference is dropped here, not in an RCU callback:
+ * the dead AH then waits in priv->dead_ahs, where the reaper's grace
+ * period covers senders that still see it, and teardown destroys it
+ * before the PD.  Only the neighbour's memory waits for RCU.
+ */
 static void ipoib_neigh_kill(struct ipoib_dev_priv *priv,
 			     struct ipoib_neigh *neigh)
 {
+	struct ipoib_ah *ah;
+
 	lockdep_assert_held(&priv->lock);
 
 	if (neigh->dead)
@@ -204,7 +204,10 @@ static void ipoib_neigh_kill(struct ipoib_dev_priv *priv,
 	ipoib_cm_neigh_detach(priv, neigh);
 	DEV_STATS_ADD(priv->dev, tx_dropped, skb_queue_len(&neigh->queue));
 	__skb_queue_purge(&neigh->queue);
-	call_rcu(&neigh->rcu, ipoib_neigh_free_rcu);
+	ah = rcu_replace_pointer(neigh->ah, NULL, lockdep_is_held(&priv->lock));
+	if (ah)
+		ipoib_put_ah(ah);
+	kfree_rcu(neigh, rcu);
 }
 
 static struct ipoib_neigh *ipoib_neigh_create(struct ipoib_dev_priv *priv,
