@@ -415,6 +415,16 @@ struct ipoib_dev_priv {
 	struct ipoib_rx_drops rx_drops;
 	u64 tx_no_path;
 	u64 tx_queue_full;
+	/*
+	 * Entries in use against their bounds (ipoib_max_neighs, _paths,
+	 * _sendonly), and sends refused at a bound; all under priv->lock.
+	 */
+	unsigned int neigh_count;
+	unsigned int path_count;
+	unsigned int sendonly_count;
+	u64 tx_neigh_refused;
+	u64 tx_path_refused;
+	u64 tx_mcast_refused;
 
 	struct ipoib_cm cm;
 
@@ -483,6 +493,9 @@ extern int ipoib_recvq_size;
 extern int ipoib_debug_level;
 extern int ipoib_mcast_debug_level;
 extern int ipoib_max_nonsrq_conn_qp;
+extern unsigned int ipoib_max_neighs;
+extern unsigned int ipoib_max_paths;
+extern unsigned int ipoib_max_sendonly;
 
 /* main */
 extern struct rtnl_link_ops ipoib_link_ops;
@@ -616,6 +629,7 @@ enum ipoib_fault_site {
 	IPOIB_FAULT_CQ_CREATE,
 	IPOIB_FAULT_RX_ALLOC,
 	IPOIB_FAULT_SRQ_CREATE,
+	IPOIB_FAULT_MCAST_DONE,
 	IPOIB_FAULT_NR,
 };
 
@@ -629,6 +643,9 @@ struct dentry *ipoib_debugfs_root(void);
 /* 0, or the armed -errno for @priv's next operation at @site (may sleep) */
 int ipoib_fault_inject(struct ipoib_dev_priv *priv,
 		       enum ipoib_fault_site site);
+/* the armed -errno, and in *@delay_ms the delay the caller takes itself */
+int ipoib_fault_take(struct ipoib_dev_priv *priv, enum ipoib_fault_site site,
+		     unsigned int *delay_ms);
 /* the same for sites that cannot sleep: no delay */
 int ipoib_fault_inject_atomic(struct ipoib_dev_priv *priv,
 			      enum ipoib_fault_site site);

@@ -10,7 +10,11 @@
  * a busy sibling cannot take a fault meant for another interface.  Delays
  * apply where the site may sleep (mcast_join, qp_create, cq_create,
  * srq_create); the others (path_resolve, rx_alloc) run in atomic context and
- * only fail.  Reading shows "COUNT ERRNO DELAY_MS injected N", followed by
+ * only fail.  mcast_done turns a join completion into a failure with
+ * -ERRNO (0: the completion keeps its own status) and holds back, by
+ * DELAY_MS, the arming of the join task that follows it; it runs on the
+ * interface's workqueue (RoCE) or in ib_sa's callback (InfiniBand),
+ * never under rtnl.  Reading shows "COUNT ERRNO DELAY_MS injected N", followed by
  * "dev IFNAME" when the site is limited to one interface.
  */
 
@@ -42,6 +46,7 @@ static struct ipoib_fault ipoib_faults[IPOIB_FAULT_NR] = {
 	[IPOIB_FAULT_CQ_CREATE]		= { .name = "cq_create" },
 	[IPOIB_FAULT_RX_ALLOC]		= { .name = "rx_alloc" },
 	[IPOIB_FAULT_SRQ_CREATE]	= { .name = "srq_create" },
+	[IPOIB_FAULT_MCAST_DONE]	= { .name = "mcast_done" },
 };
 
 static struct dentry *ipoib_debug_root;
@@ -57,8 +62,8 @@ struct dentry *ipoib_debugfs_root(void)
  * rename racing with this only decides whether this operation is the one
  * that fails.
  */
-static int ipoib_fault_take(struct ipoib_dev_priv *priv,
-			    enum ipoib_fault_site site, unsigned int *delay)
+int ipoib_fault_take(struct ipoib_dev_priv *priv, enum ipoib_fault_site site,
+		     unsigned int *delay)
 {
 	struct ipoib_fault *f = &ipoib_faults[site];
 	unsigned long flags;

@@ -913,6 +913,8 @@ void ipoib_ib_down(struct ipoib_dev_priv *priv)
 	netif_tx_disable(priv->dev);
 	ipoib_mcast_stop(priv);
 	flush_workqueue(priv->wq);
+	/* a join completing meanwhile must not have re-armed the task */
+	WARN_ON_ONCE(delayed_work_pending(&priv->mcast_join_task));
 	ipoib_mcast_flush(priv);
 	ipoib_flush_paths(priv);
 	ipoib_ib_dev_stop(priv);

@@ -71,6 +71,27 @@ module_param_cb(max_nonsrq_conn_qp, &ipoib_nonsrq_ops,
 MODULE_PARM_DESC(max_nonsrq_conn_qp,
 		 "Connected mode on devices without SRQ: most receive connections per interface (0-4096, default 128)");
 
+/*
+ * Bounds on what a sender's choice of addresses can make us allocate: a
+ * forged ARP reply can point any number of IP addresses at hardware
+ * addresses of its choosing, unicast (a neighbour, a path) or multicast
+ * (a send-only group joined on the fabric).  A send beyond a bound is
+ * dropped and counted (ethtool -S tx_*_refused).
+ */
+unsigned int ipoib_max_neighs __read_mostly = 16384;
+unsigned int ipoib_max_paths __read_mostly = 4096;
+unsigned int ipoib_max_sendonly __read_mostly = 256;
+
+module_param_named(max_neighbours, ipoib_max_neighs, uint, 0644);
+MODULE_PARM_DESC(max_neighbours,
+		 "Most destination hardware addresses per interface (default 16384)");
+module_param_named(max_paths, ipoib_max_paths, uint, 0644);
+MODULE_PARM_DESC(max_paths,
+		 "Most destination GIDs (paths) per interface (default 4096)");
+module_param_named(max_sendonly_groups, ipoib_max_sendonly, uint, 0644);
+MODULE_PARM_DESC(max_sendonly_groups,
+		 "Most send-only multicast groups per interface (default 256)");
+
 struct workqueue_struct *ipoib_flush_wq;
 
 /* Port interfaces of one RDMA device, the IB client's data. */
@@ -198,6 +219,7 @@ static void ipoib_neigh_kill(struct ipoib_dev_priv *priv,
 	if (neigh->dead)
 		return;
 	neigh->dead = true;
+	priv->neigh_count--;
 	rhashtable_remove_fast(&priv->neigh_table, &neigh->node,
 			       ipoib_neigh_params);
 	list_del(&neigh->list);
@@ -241,6 +263,7 @@ static struct ipoib_neigh *ipoib_neigh_create(struct ipoib_dev_priv *priv,
 		return IS_ERR(old) ? NULL : old;
 	}
 	list_add_tail(&neigh->list, &path->neigh_list);
+	priv->neigh_count++;
 	return neigh;
 }
 
@@ -282,6 +305,7 @@ static bool ipoib_neigh_gc(struct ipoib_dev_priv *priv)
 				ipoib_neigh_kill(priv, neigh);
 		if (list_empty(&path->neigh_list) && !path->resolving) {
 			rb_erase(&path->rb, &priv->path_tree);
+			priv->path_count--;
 			path->dead = true;
 			list_move_tail(&path->list, &dead_paths);
 		}
@@ -348,6 +372,10 @@ static struct ipoib_path *ipoib_path_get(struct ipoib_dev_priv *priv,
 	if (path)
 		return path;
 
+	if (priv->path_count >= READ_ONCE(ipoib_max_paths)) {
+		priv->tx_path_refused++;
+		return NULL;
+	}
 	path = kzalloc(sizeof(*path), GFP_ATOMIC);
 	if (!path)
 		return NULL;
@@ -357,6 +385,7 @@ static struct ipoib_path *ipoib_path_get(struct ipoib_dev_priv *priv,
 	init_completion(&path->done);
 	complete(&path->done);
 	ipoib_path_insert(priv, path);
+	priv->path_count++;
 	return path;
 }
 
@@ -479,6 +508,7 @@ void ipoib_flush_paths(struct ipoib_dev_priv *priv)
 		list_for_each_entry_safe(neigh, ntmp, &path->neigh_list, list)
 			ipoib_neigh_kill(priv, neigh);
 		rb_erase(&path->rb, &priv->path_tree);
+		priv->path_count--;
 		path->dead = true;
 		list_move_tail(&path->list, &dead);
 	}
@@ -533,6 +563,10 @@ static void ipoib_unicast_slow(struct ipoib_dev_priv *priv,
 	neigh = rhashtable_lookup_fast(&priv->neigh_table, daddr,
 				       ipoib_neigh_params);
 	if (!neigh) {
+		if (priv->neigh_count >= READ_ONCE(ipoib_max_neighs)) {
+			priv->tx_neigh_refused++;
+			goto drop;
+		}
 		path = ipoib_path_get(priv, ipoib_hwaddr_gid(daddr));
 		if (path)
 			neigh = ipoib_neigh_create(priv, daddr, path);
@@ -977,6 +1011,7 @@ static void ipoib_dev_uninit(struct net_device *dev)
 
 	/* ndo_stop ran already; make sure nothing is left behind */
 	ipoib_ib_down(priv);
+	ipoib_mcast_stop(priv);
 	ipoib_mcast_flush(priv);
 	ipoib_flush_paths(priv);
 	cancel_delayed_work_sync(&priv->reap_task);
