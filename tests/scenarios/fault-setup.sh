@@ -11,7 +11,8 @@
 #   +---------------------------------------------+
 #   | a  ib0 (+ ib0.8001, ib0.8002 being created) |
 #   |    /sys/kernel/debug/ipoib/fault/{qp_create, |
-#   |    cq_create,rx_alloc,mcast_join}            |
+#   |    cq_create,rx_alloc,mcast_join,mcast_done};|
+#   |    forged neighbours (ip neigh), ethtool -G  |
 #   +---------------------------------------------+
 
 F=/sys/kernel/debug/ipoib/fault
@@ -81,6 +82,62 @@ for v in "x" "1" "1 99999" "1 5 999999" "1 5 0 ib0 junk" "1 5 0 a/b" \
 	if bash -c "echo '$v' > $F/qp_create" 2>/dev/null; then fail "knob accepted '$v'"; fi
 	[[ $(cat $F/qp_create) == "$before" ]] || fail "refused '$v' changed the knob: $(cat $F/qp_create)"
 done
+
+# a join completion that fails while the interface goes down must not re-arm
+# the join task after ipoib_mcast_stop(): mcast_done fails ib0.8001's next
+# completion and holds the retry it arms back by 3 s, and the child is taken
+# down inside that window (the driver WARNs if the task is left armed, and
+# uninit would free it armed); up again, the child joins
+check ip link set ib0.8001 down
+echo "1 110 3000 ib0.8001" >$F/mcast_done
+check ip link set ib0.8001 up
+wait_for 30 sh -c "[ \$(awk '{ print \$5 }' $F/mcast_done) = 1 ]"
+check ip link set ib0.8001 down
+check ip link set ib0.8001 up
+wait_for 90 grep -qx 1 /sys/class/net/ib0.8001/carrier
+
+# address handles die before their PD: neighbours with resolved paths (link-local
+# GIDs resolve locally on RoCE) hold AHs when ethtool -G replaces the PD; the driver
+# WARNs if one outlives it (and would destroy it on the freed PD later)
+D=/sys/kernel/debug/ipoib
+ll() { printf '00:%02x:00:%02x:fe:80:00:00:00:00:00:00:02:00:00:ff:fe:00:00:%02x' "$1" "$2" "$3"; }
+mc() { printf '00:ff:ff:ff:ff:12:40:1b:ff:ff:00:00:00:00:00:00:de:ad:00:%02x' "$1"; }
+poke() { # IP LLADDR: the neighbour a forged ARP reply would install, and one send
+	check ip neigh replace "$1" dev ib0 nud permanent lladdr "$2"
+	ping -c 1 -W 1 "$1" >/dev/null 2>&1 || true
+}
+for i in 1 2 3 4; do poke 198.18.2.$((200 + i)) "$(ll 0 $i $i)"; done
+wait_for 30 sh -c "[ \$(grep -c 'resolved:   yes' $D/ib0_path) -ge 4 ]"
+check ethtool -G ib0 rx 128
+wait_for 60 grep -qx 1 $sys/carrier
+ip neigh flush dev ib0 nud permanent
+
+# bounds: neighbours, paths and send-only groups a sender's addresses can create;
+# sends beyond a bound are dropped and counted
+P=/sys/module/ib_ipoib/parameters
+echo 2 >$P/max_paths
+for i in 1 2 3 4 5 6; do poke 198.18.2.$((210 + i)) "$(ll 0 $i $((16 + i)))"; done
+n=$(grep -c '^GID:' $D/ib0_path)
+log "paths with max_paths 2: $n, refused $(nic_stat tx_path_refused ib0)"
+((n <= 2)) || fail "$n paths beyond max_paths 2"
+(($(nic_stat tx_path_refused ib0) >= 4)) || fail "path refusals not counted"
+echo 4096 >$P/max_paths
+ip neigh flush dev ib0 nud permanent
+echo 3 >$P/max_neighbours
+for i in 1 2 3 4 5 6; do poke 198.18.2.$((220 + i)) "$(ll $i 0 32)"; done
+(($(nic_stat tx_neigh_refused ib0) >= 3)) || fail "neighbour refusals: $(nic_stat tx_neigh_refused ib0)"
+echo 16384 >$P/max_neighbours
+ip neigh flush dev ib0 nud permanent
+echo 2 >$P/max_sendonly_groups
+for i in 1 2 3 4 5 6; do poke 198.18.2.$((230 + i)) "$(mc $i)"; done
+n=$(grep -c 'member:   send-only' $D/ib0_mcg || true)
+log "send-only groups with max_sendonly_groups 2: $n, refused $(nic_stat tx_mcast_refused ib0)"
+((n <= 2)) || fail "$n send-only groups beyond the bound 2"
+(($(nic_stat tx_mcast_refused ib0) >= 4)) || fail "send-only refusals not counted"
+grep -q 'de:ad\|dead:' $D/ib0_mcg || fail "no forged group joined at all: $(cat $D/ib0_mcg)"
+echo 256 >$P/max_sendonly_groups
+ip neigh flush dev ib0 nud permanent
+check ping -c 1 -W 2 "$MY_IB_IP"
 
 check bash -c "echo 0x8001 > $sys/delete_child"
 check ip link del ib0.8002
