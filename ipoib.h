@@ -425,6 +425,7 @@ struct ipoib_dev_priv {
 	/* dead_lock (irq-safe) guards dead_ahs; a leaf, may nest in lock */
 	spinlock_t dead_lock;
 	struct list_head dead_ahs;
+	atomic_t ah_count;		/* AHs created on priv->pd, not destroyed */
 	unsigned long neigh_gc_at;
 	struct list_head ca_list;	/* the RDMA device's list of ports */
 
@@ -454,6 +455,16 @@ struct ipoib_dev_priv {
 	u64 stale_completions;		/* of an earlier open: ignored */
 	u64 tx_no_path;
 	u64 tx_queue_full;
+	/*
+	 * Entries in use against their bounds (ipoib_max_neighs, _paths,
+	 * _sendonly), and sends refused at a bound; all under priv->lock.
+	 */
+	unsigned int neigh_count;
+	unsigned int path_count;
+	unsigned int sendonly_count;
+	u64 tx_neigh_refused;
+	u64 tx_path_refused;
+	u64 tx_mcast_refused;
 
 	struct ipoib_cm cm;
 
@@ -523,6 +534,9 @@ extern int ipoib_debug_level;
 extern int ipoib_mcast_debug_level;
 extern int ipoib_max_nonsrq_conn_qp;
 extern unsigned int ipoib_max_srq_conn_qp;
+extern unsigned int ipoib_max_neighs;
+extern unsigned int ipoib_max_paths;
+extern unsigned int ipoib_max_sendonly;
 
 /* main */
 extern struct rtnl_link_ops ipoib_link_ops;
@@ -686,6 +700,7 @@ enum ipoib_fault_site {
 	IPOIB_FAULT_CM_LISTEN,
 	IPOIB_FAULT_DRAIN,
 	IPOIB_FAULT_CM_SEND_SHORT,
+	IPOIB_FAULT_MCAST_DONE,
 	IPOIB_FAULT_NR,
 };
 
@@ -699,6 +714,9 @@ struct dentry *ipoib_debugfs_root(void);
 /* 0, or the armed -errno for @priv's next operation at @site (may sleep) */
 int ipoib_fault_inject(struct ipoib_dev_priv *priv,
 		       enum ipoib_fault_site site);
+/* the armed -errno, and in *@delay_ms the delay the caller takes itself */
+int ipoib_fault_take(struct ipoib_dev_priv *priv, enum ipoib_fault_site site,
+		     unsigned int *delay_ms);
 /* the same for sites that cannot sleep: no delay */
 int ipoib_fault_inject_atomic(struct ipoib_dev_priv *priv,
 			      enum ipoib_fault_site site);

@@ -44,6 +44,9 @@ enum {
 	IPOIB_STAT_TX_DROPPED,
 	IPOIB_STAT_TX_NO_PATH,
 	IPOIB_STAT_TX_QUEUE_FULL,
+	IPOIB_STAT_TX_NEIGH_REFUSED,
+	IPOIB_STAT_TX_PATH_REFUSED,
+	IPOIB_STAT_TX_MCAST_REFUSED,
 	IPOIB_STAT_CM_TX_CONNS,
 	IPOIB_STAT_CM_RX_CONNS,
 	IPOIB_STAT_CM_TX_PACKETS,
@@ -76,6 +79,9 @@ static const char ipoib_stat_names[IPOIB_STAT_NR][ETH_GSTRING_LEN] = {
 	[IPOIB_STAT_TX_DROPPED]		= "tx_dropped",
 	[IPOIB_STAT_TX_NO_PATH]		= "tx_no_path",
 	[IPOIB_STAT_TX_QUEUE_FULL]	= "tx_queue_full",
+	[IPOIB_STAT_TX_NEIGH_REFUSED]	= "tx_neigh_refused",
+	[IPOIB_STAT_TX_PATH_REFUSED]	= "tx_path_refused",
+	[IPOIB_STAT_TX_MCAST_REFUSED]	= "tx_mcast_refused",
 	[IPOIB_STAT_CM_TX_CONNS]	= "cm_tx_conns",
 	[IPOIB_STAT_CM_RX_CONNS]	= "cm_rx_conns",
 	[IPOIB_STAT_CM_TX_PACKETS]	= "cm_tx_packets",
@@ -125,6 +131,9 @@ static void ipoib_get_ethtool_stats(struct net_device *dev,
 	data[IPOIB_STAT_TX_DROPPED] = s.tx_dropped;
 	data[IPOIB_STAT_TX_NO_PATH] = READ_ONCE(priv->tx_no_path);
 	data[IPOIB_STAT_TX_QUEUE_FULL] = READ_ONCE(priv->tx_queue_full);
+	data[IPOIB_STAT_TX_NEIGH_REFUSED] = READ_ONCE(priv->tx_neigh_refused);
+	data[IPOIB_STAT_TX_PATH_REFUSED] = READ_ONCE(priv->tx_path_refused);
+	data[IPOIB_STAT_TX_MCAST_REFUSED] = READ_ONCE(priv->tx_mcast_refused);
 	data[IPOIB_STAT_CM_TX_CONNS] = atomic_read(&priv->cm.tx_conns);
 	data[IPOIB_STAT_CM_RX_CONNS] = READ_ONCE(priv->cm.rx_count);
 	data[IPOIB_STAT_CM_TX_PACKETS] = READ_ONCE(priv->cm.tx_packets);

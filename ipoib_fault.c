@@ -21,10 +21,17 @@
  *    (open, ring resize, child creation, mode switch), and for qp_create
  *    also inside ib_cm's REQ handler (passive connections); up to
  *    IPOIB_FAULT_MAX_LOCKED_MS.
+ *  - mcast_done: in a join's completion (the interface's workqueue on RoCE,
+ *    ib_sa's callback on InfiniBand), without rtnl; up to
+ *    IPOIB_FAULT_MAX_DONE_MS.  A down flushes that workqueue with rtnl held
+ *    and may wait that long.
  *  - path_resolve, rx_alloc, post_recv, cm_send_short: in atomic context;
  *    no delay at all.
  *
  * Sites that do not simply fail an operation:
+ *  - mcast_done: a join completion taking it fails with -ERRNO (0: it keeps
+ *    its own status), and the arming of the join task that follows it is
+ *    held back by DELAY_MS.
  *  - drain: a stop that takes it does not poll its CQs, as if the device
  *    held its completions back, and gives up after its timeout (5 s); the
  *    completions are then found by the next open.
@@ -52,6 +59,7 @@
 #define IPOIB_FAULT_MAX_COUNT		1000000
 #define IPOIB_FAULT_MAX_DELAY_MS	10000	/* no lock held, abortable */
 #define IPOIB_FAULT_MAX_LOCKED_MS	200	/* rtnl or ib_cm's handler */
+#define IPOIB_FAULT_MAX_DONE_MS		5000	/* a join completion */
 #define IPOIB_FAULT_SLICE_MS		10
 
 struct ipoib_fault {
@@ -87,6 +95,8 @@ static struct ipoib_fault ipoib_faults[IPOIB_FAULT_NR] = {
 					    .max_delay_ms = IPOIB_FAULT_MAX_LOCKED_MS },
 	[IPOIB_FAULT_DRAIN]		= { .name = "drain" },
 	[IPOIB_FAULT_CM_SEND_SHORT]	= { .name = "cm_send_short" },
+	[IPOIB_FAULT_MCAST_DONE]	= { .name = "mcast_done",
+					    .max_delay_ms = IPOIB_FAULT_MAX_DONE_MS },
 };
 
 static struct dentry *ipoib_debug_root;
@@ -102,8 +112,8 @@ struct dentry *ipoib_debugfs_root(void)
  * rename racing with this only decides whether this operation is the one
  * that fails.
  */
-static int ipoib_fault_take(struct ipoib_dev_priv *priv,
-			    enum ipoib_fault_site site, unsigned int *delay)
+int ipoib_fault_take(struct ipoib_dev_priv *priv, enum ipoib_fault_site site,
+		     unsigned int *delay)
 {
 	struct ipoib_fault *f = &ipoib_faults[site];
 	unsigned long flags;

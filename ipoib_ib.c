@@ -205,6 +205,10 @@ void ipoib_transport_cleanup(struct ipoib_dev_priv *priv)
 	ib_destroy_qp(priv->qp);
 	ib_destroy_cq(priv->send_cq);
 	ib_destroy_cq(priv->recv_cq);
+	/* every address handle on this PD was destroyed by the final reap */
+	WARN_ONCE(atomic_read(&priv->ah_count),
+		  "%s: %d address handles outlive their PD\n",
+		  priv->dev->name, atomic_read(&priv->ah_count));
 	ib_dealloc_pd(priv->pd);
 	kvfree(priv->tx_ring);
 	kvfree(priv->rx_ring);
@@ -1061,6 +1065,8 @@ static void __ipoib_ib_down(struct ipoib_dev_priv *priv, bool flush_wq)
 	ipoib_mcast_stop(priv);
 	if (flush_wq)
 		flush_workqueue(priv->wq);
+	/* a join completing meanwhile must not have re-armed the task */
+	WARN_ON_ONCE(delayed_work_pending(&priv->mcast_join_task));
 	ipoib_mcast_flush(priv);
 	ipoib_flush_paths(priv);
 	ipoib_ib_dev_stop(priv);

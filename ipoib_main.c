@@ -71,6 +71,27 @@ module_param_cb(max_nonsrq_conn_qp, &ipoib_nonsrq_ops,
 MODULE_PARM_DESC(max_nonsrq_conn_qp,
 		 "Connected mode on devices without SRQ: most receive connections per interface (0-4096, default 128)");
 
+/*
+ * Bounds on what a sender's choice of addresses can make us allocate: a
+ * forged ARP reply can point any number of IP addresses at hardware
+ * addresses of its choosing, unicast (a neighbour, a path) or multicast
+ * (a send-only group joined on the fabric).  A send beyond a bound is
+ * dropped and counted (ethtool -S tx_*_refused).
+ */
+unsigned int ipoib_max_neighs __read_mostly = 16384;
+unsigned int ipoib_max_paths __read_mostly = 4096;
+unsigned int ipoib_max_sendonly __read_mostly = 256;
+
+module_param_named(max_neighbours, ipoib_max_neighs, uint, 0644);
+MODULE_PARM_DESC(max_neighbours,
+		 "Most destination hardware addresses per interface (default 16384)");
+module_param_named(max_paths, ipoib_max_paths, uint, 0644);
+MODULE_PARM_DESC(max_paths,
+		 "Most destination GIDs (paths) per interface (default 4096)");
+module_param_named(max_sendonly_groups, ipoib_max_sendonly, uint, 0644);
+MODULE_PARM_DESC(max_sendonly_groups,
+		 "Most send-only multicast groups per interface (default 256)");
+
 struct workqueue_struct *ipoib_flush_wq;
 
 /* Port interfaces of one RDMA device, the IB client's data. */
@@ -122,6 +143,7 @@ struct ipoib_ah *ipoib_create_ah(struct ipoib_dev_priv *priv,
 		kfree(ah);
 		return ERR_CAST(ibah);
 	}
+	atomic_inc(&priv->ah_count);
 	ah->priv = priv;
 	ah->ah = ibah;
 	kref_init(&ah->ref);
@@ -167,6 +189,7 @@ void ipoib_reap_dead_ahs(struct ipoib_dev_priv *priv, bool all)
 			continue;
 		list_del(&ah->list);
 		rdma_destroy_ah(ah->ah, RDMA_DESTROY_AH_SLEEPABLE);
+		atomic_dec(&priv->ah_count);
 		kfree(ah);
 	}
 
@@ -179,32 +202,34 @@ void ipoib_reap_dead_ahs(struct ipoib_dev_priv *priv, bool all)
 
 /* Neighbours: one per 20-byte destination address */
 
-static void ipoib_neigh_free_rcu(struct rcu_head *head)
-{
-	struct ipoib_neigh *neigh = container_of(head, struct ipoib_neigh, rcu);
-	struct ipoib_ah *ah = rcu_dereference_protected(neigh->ah, 1);
-
-	if (ah)
-		ipoib_put_ah(ah);
-	kfree(neigh);
-}
-
-/* Unhash and free @neigh; queued packets are dropped.  priv->lock held. */
+/*
+ * Unhash and free @neigh; queued packets are dropped.  priv->lock held.
+ * Its address handle reference is dropped here, not in an RCU callback:
+ * the dead AH then waits in priv->dead_ahs, where the reaper's grace
+ * period covers senders that still see it, and teardown destroys it
+ * before the PD.  Only the neighbour's memory waits for RCU.
+ */
 static void ipoib_neigh_kill(struct ipoib_dev_priv *priv,
 			     struct ipoib_neigh *neigh)
 {
+	struct ipoib_ah *ah;
+
 	lockdep_assert_held(&priv->lock);
 
 	if (neigh->dead)
 		return;
 	neigh->dead = true;
+	priv->neigh_count--;
 	rhashtable_remove_fast(&priv->neigh_table, &neigh->node,
 			       ipoib_neigh_params);
 	list_del(&neigh->list);
 	ipoib_cm_neigh_detach(priv, neigh);
 	DEV_STATS_ADD(priv->dev, tx_dropped, skb_queue_len(&neigh->queue));
 	__skb_queue_purge(&neigh->queue);
-	call_rcu(&neigh->rcu, ipoib_neigh_free_rcu);
+	ah = rcu_replace_pointer(neigh->ah, NULL, lockdep_is_held(&priv->lock));
+	if (ah)
+		ipoib_put_ah(ah);
+	kfree_rcu(neigh, rcu);
 }
 
 static struct ipoib_neigh *ipoib_neigh_create(struct ipoib_dev_priv *priv,
@@ -238,6 +263,7 @@ static struct ipoib_neigh *ipoib_neigh_create(struct ipoib_dev_priv *priv,
 		return IS_ERR(old) ? NULL : old;
 	}
 	list_add_tail(&neigh->list, &path->neigh_list);
+	priv->neigh_count++;
 	return neigh;
 }
 
@@ -279,6 +305,7 @@ static bool ipoib_neigh_gc(struct ipoib_dev_priv *priv)
 				ipoib_neigh_kill(priv, neigh);
 		if (list_empty(&path->neigh_list) && !path->resolving) {
 			rb_erase(&path->rb, &priv->path_tree);
+			priv->path_count--;
 			path->dead = true;
 			list_move_tail(&path->list, &dead_paths);
 		}
@@ -345,6 +372,10 @@ static struct ipoib_path *ipoib_path_get(struct ipoib_dev_priv *priv,
 	if (path)
 		return path;
 
+	if (priv->path_count >= READ_ONCE(ipoib_max_paths)) {
+		priv->tx_path_refused++;
+		return NULL;
+	}
 	path = kzalloc(sizeof(*path), GFP_ATOMIC);
 	if (!path)
 		return NULL;
@@ -354,6 +385,7 @@ static struct ipoib_path *ipoib_path_get(struct ipoib_dev_priv *priv,
 	init_completion(&path->done);
 	complete(&path->done);
 	ipoib_path_insert(priv, path);
+	priv->path_count++;
 	return path;
 }
 
@@ -476,6 +508,7 @@ void ipoib_flush_paths(struct ipoib_dev_priv *priv)
 		list_for_each_entry_safe(neigh, ntmp, &path->neigh_list, list)
 			ipoib_neigh_kill(priv, neigh);
 		rb_erase(&path->rb, &priv->path_tree);
+		priv->path_count--;
 		path->dead = true;
 		list_move_tail(&path->list, &dead);
 	}
@@ -530,6 +563,10 @@ static void ipoib_unicast_slow(struct ipoib_dev_priv *priv,
 	neigh = rhashtable_lookup_fast(&priv->neigh_table, daddr,
 				       ipoib_neigh_params);
 	if (!neigh) {
+		if (priv->neigh_count >= READ_ONCE(ipoib_max_neighs)) {
+			priv->tx_neigh_refused++;
+			goto drop;
+		}
 		path = ipoib_path_get(priv, ipoib_hwaddr_gid(daddr));
 		if (path)
 			neigh = ipoib_neigh_create(priv, daddr, path);
@@ -1014,6 +1051,7 @@ static void ipoib_dev_uninit(struct net_device *dev)
 
 	/* ndo_stop ran already; make sure nothing is left behind */
 	ipoib_ib_down(priv);
+	ipoib_mcast_stop(priv);
 	ipoib_mcast_flush(priv);
 	ipoib_flush_paths(priv);
 	cancel_delayed_work_sync(&priv->reap_task);

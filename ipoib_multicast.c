@@ -12,6 +12,7 @@
 
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/delay.h>
 #include <linux/rtnetlink.h>
 #include <net/neighbour.h>
 #include <net/arp.h>
@@ -102,6 +103,8 @@ static void ipoib_mcast_unlink(struct ipoib_dev_priv *priv,
 	rb_erase(&mcast->rb, &priv->mcast_tree);
 	RB_CLEAR_NODE(&mcast->rb);
 	list_move_tail(&mcast->list, dead);
+	if (test_bit(IPOIB_MCAST_SENDONLY, &mcast->flags))
+		priv->sendonly_count--;
 	if (priv->broadcast == mcast)
 		priv->broadcast = NULL;
 }
@@ -133,8 +136,16 @@ static void ipoib_mcast_free_list(struct ipoib_dev_priv *priv,
 	}
 }
 
-static void ipoib_mcast_kick(struct ipoib_dev_priv *priv, unsigned long delay)
+/*
+ * Arm the join task.  Testing IPOIB_FLAG_MCAST_RUN and arming are one step
+ * under priv->lock, which ipoib_mcast_stop() takes to clear the bit: a
+ * completion (SA callback, RoCE join work) racing with stop either armed
+ * the task before stop cancels it, or sees the bit clear.
+ */
+static void __ipoib_mcast_kick(struct ipoib_dev_priv *priv,
+			       unsigned long delay)
 {
+	lockdep_assert_held(&priv->lock);
 	if (!test_bit(IPOIB_FLAG_MCAST_RUN, &priv->flags))
 		return;
 	if (delay)
@@ -143,16 +154,30 @@ static void ipoib_mcast_kick(struct ipoib_dev_priv *priv, unsigned long delay)
 		mod_delayed_work(priv->wq, &priv->mcast_join_task, 0);
 }
 
+static void ipoib_mcast_kick(struct ipoib_dev_priv *priv, unsigned long delay)
+{
+	unsigned long flags;
+
+	spin_lock_irqsave(&priv->lock, flags);
+	__ipoib_mcast_kick(priv, delay);
+	spin_unlock_irqrestore(&priv->lock, flags);
+}
+
 void ipoib_mcast_start(struct ipoib_dev_priv *priv)
 {
 	set_bit(IPOIB_FLAG_MCAST_RUN, &priv->flags);
 	ipoib_mcast_kick(priv, 0);
 }
 
-/* No join is started after this returns. */
+/*
+ * No join is started after this returns, and the join task is neither
+ * queued nor armed (uninit relies on it before the workqueue goes).
+ */
 void ipoib_mcast_stop(struct ipoib_dev_priv *priv)
 {
+	spin_lock_irq(&priv->lock);
 	clear_bit(IPOIB_FLAG_MCAST_RUN, &priv->flags);
+	spin_unlock_irq(&priv->lock);
 	cancel_delayed_work_sync(&priv->mcast_join_task);
 }
 
@@ -181,8 +206,13 @@ void ipoib_mcast_rejoin(struct ipoib_dev_priv *priv)
 		queue_work(priv->wq, &priv->mcast_restart_task);
 }
 
+/*
+ * @hold_ms (fault injection, mcast_done) holds back the arming of the
+ * retry, widening the window in which the interface may be stopped.
+ */
 static void ipoib_mcast_failed(struct ipoib_dev_priv *priv,
-			       struct ipoib_mcast *mcast, int status)
+			       struct ipoib_mcast *mcast, int status,
+			       unsigned int hold_ms)
 {
 	struct ipoib_ah *old;
 	bool bcast = ipoib_mcast_is_broadcast(priv, mcast);
@@ -214,6 +244,8 @@ static void ipoib_mcast_failed(struct ipoib_dev_priv *priv,
 		ipoib_dbg_mcast(priv, "join %pI6 failed (%d), retry in %u ms\n",
 				mcast->mgid.raw, status,
 				jiffies_to_msecs(delay));
+	if (hold_ms)
+		msleep(hold_ms);
 	ipoib_mcast_kick(priv, status == -ENETRESET ? 0 : delay);
 }
 
@@ -229,9 +261,14 @@ void ipoib_mcast_join_done(struct ipoib_mcast *mcast, int status,
 	struct rdma_ah_attr attr;
 	struct sk_buff_head ready;
 	struct ipoib_ah *ah, *old;
+	unsigned int hold_ms;
 	struct sk_buff *skb;
 	int ret;
 
+	/* fault injection: fail this completion, delay what it arms */
+	ret = ipoib_fault_take(priv, IPOIB_FAULT_MCAST_DONE, &hold_ms);
+	if (ret && !status)
+		status = ret;
 	if (status)
 		goto fail;
 
@@ -296,11 +333,13 @@ void ipoib_mcast_join_done(struct ipoib_mcast *mcast, int status,
 
 	if (bcast && test_bit(IPOIB_FLAG_OPER_UP, &priv->flags))
 		queue_work(priv->wq, &priv->carrier_on_task);
+	if (hold_ms)
+		msleep(hold_ms);
 	ipoib_mcast_kick(priv, 0);
 	return;
 
 fail:
-	ipoib_mcast_failed(priv, mcast, status);
+	ipoib_mcast_failed(priv, mcast, status, hold_ms);
 }
 
 /* Start at most one join per run; completions kick the task again. */
@@ -365,7 +404,7 @@ void ipoib_mcast_join_work(struct work_struct *work)
 	if (!ret)
 		ret = priv->fabric->mcast_join(priv, next);
 	if (ret) {
-		ipoib_mcast_failed(priv, next, ret);
+		ipoib_mcast_failed(priv, next, ret, 0);
 		return;
 	}
 	/* more groups may be waiting */
@@ -532,11 +571,17 @@ void ipoib_mcast_send(struct ipoib_dev_priv *priv, u8 *daddr,
 
 	mcast = ipoib_mcast_find(priv, mgid);
 	if (!mcast) {
+		/* the destination may come from a forged ARP reply: bounded */
+		if (priv->sendonly_count >= READ_ONCE(ipoib_max_sendonly)) {
+			priv->tx_mcast_refused++;
+			goto drop;
+		}
 		mcast = ipoib_mcast_alloc(priv, mgid, true);
 		if (!mcast)
 			goto drop;
 		ipoib_mcast_link(priv, mcast);
-		ipoib_mcast_kick(priv, 0);
+		priv->sendonly_count++;
+		__ipoib_mcast_kick(priv, 0);
 	}
 	WRITE_ONCE(mcast->last_used, jiffies);
 

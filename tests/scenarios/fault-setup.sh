@@ -3,18 +3,23 @@
 # receive-buffer allocation fails the open cleanly, and failed multicast
 # joins are retried with backoff until the carrier comes on; an open whose
 # connected-mode listener cannot be set up fails as a whole; completions
-# held past a stop's drain timeout are harmless to the next open.  Every fault is
+# held past a stop's drain timeout are harmless to the next open; a join
+# completion failing while the interface goes down leaves no join task armed;
+# address handles of resolved neighbours die before the PD that ethtool -G
+# replaces; neighbours, paths and send-only groups stop at their bounds, with
+# the refusals counted.  Every fault is
 # aimed at the interface under test (the knob's IFNAME field): ib0 and the
 # other child stay up and busy (receive refills, joins), and must neither take
 # a fault meant for another interface nor be disturbed by one.
 # guests: 1
-# timeout: 300
+# timeout: 420
 #
 #   +---------------------------------------------+
 #   | a  ib0 (+ ib0.8001, ib0.8002 being created) |
 #   |    /sys/kernel/debug/ipoib/fault/{qp_create, |
-#   |    cq_create,rx_alloc,mcast_join,cm_listen,  |
-#   |    drain}                                    |
+#   |    cq_create,rx_alloc,mcast_join,mcast_done, |
+#   |    cm_listen,drain}                          |
+#   |    forged neighbours (ip neigh), ethtool -G  |
 #   +---------------------------------------------+
 
 F=/sys/kernel/debug/ipoib/fault
@@ -128,7 +133,10 @@ done
 check bash -c "echo '1 0 10000 nosuchdev' > $F/mcast_join"
 if bash -c "echo '1 0 10001' > $F/mcast_join" 2>/dev/null; then fail "mcast_join took a delay above 10 s"; fi
 check bash -c "echo '0 0' > $F/mcast_join"
-for k in rx_alloc path_resolve; do
+check bash -c "echo '1 0 5000 nosuchdev' > $F/mcast_done"
+if bash -c "echo '1 0 5001' > $F/mcast_done" 2>/dev/null; then fail "mcast_done took a delay above 5 s"; fi
+check bash -c "echo '0 0' > $F/mcast_done"
+for k in rx_alloc path_resolve post_recv cm_send_short; do
 	if bash -c "echo '1 0 1' > $F/$k" 2>/dev/null; then fail "$k (atomic) took a delay"; fi
 done
 
@@ -148,6 +156,67 @@ log "up, delayed join, down: $(((t_down - t_up) / 1000000)) ms (the delay: 10000
 echo "0 0" >$F/mcast_join
 check ip link set ib0.8001 up
 wait_for 60 grep -qx 1 /sys/class/net/ib0.8001/carrier
+
+# a join completion that fails while the interface goes down must not re-arm
+# the join task after ipoib_mcast_stop(): mcast_done fails ib0.8001's next
+# completion and holds the retry it arms back by 3 s, and the child is taken
+# down inside that window (the driver WARNs if the task is left armed, and
+# uninit would free it armed); up again, the child joins
+check ip link set ib0.8001 down
+echo "1 110 3000 ib0.8001" >$F/mcast_done
+check ip link set ib0.8001 up
+wait_for 30 sh -c "[ \$(awk '{ print \$5 }' $F/mcast_done) = 1 ]"
+check ip link set ib0.8001 down
+check ip link set ib0.8001 up
+wait_for 90 grep -qx 1 /sys/class/net/ib0.8001/carrier
+
+# address handles die before their PD: neighbours with resolved paths (link-local
+# GIDs resolve locally on RoCE) hold AHs when ethtool -G replaces the PD; the driver
+# WARNs if one outlives it (and would destroy it on the freed PD later)
+D=/sys/kernel/debug/ipoib
+ll() { printf '00:%02x:00:%02x:fe:80:00:00:00:00:00:00:02:00:00:ff:fe:00:00:%02x' "$1" "$2" "$3"; }
+mc() { printf '00:ff:ff:ff:ff:12:40:1b:ff:ff:00:00:00:00:00:00:de:ad:00:%02x' "$1"; }
+poke() { # IP LLADDR: the neighbour a forged ARP reply would install, and one send
+	check ip neigh replace "$1" dev ib0 nud permanent lladdr "$2"
+	ping -c 1 -W 1 "$1" >/dev/null 2>&1 || true
+}
+for i in 1 2 3 4; do poke 198.18.2.$((200 + i)) "$(ll 0 $i $i)"; done
+wait_for 30 sh -c "[ \$(grep -c 'resolved:   yes' $D/ib0_path) -ge 4 ]"
+check ethtool -G ib0 rx 128
+wait_for 60 grep -qx 1 $sys/carrier
+ip neigh flush dev ib0 nud permanent
+
+# bounds: neighbours, paths and send-only groups a sender's addresses can create;
+# sends beyond a bound are dropped and counted
+P=/sys/module/ib_ipoib/parameters
+echo 2 >$P/max_paths
+for i in 1 2 3 4 5 6; do poke 198.18.2.$((210 + i)) "$(ll 0 $i $((16 + i)))"; done
+n=$(grep -c '^GID:' $D/ib0_path)
+log "paths with max_paths 2: $n, refused $(nic_stat tx_path_refused ib0)"
+((n <= 2)) || fail "$n paths beyond max_paths 2"
+(($(nic_stat tx_path_refused ib0) >= 4)) || fail "path refusals not counted"
+echo 4096 >$P/max_paths
+ip neigh flush dev ib0 nud permanent
+echo 3 >$P/max_neighbours
+for i in 1 2 3 4 5 6; do poke 198.18.2.$((220 + i)) "$(ll $i 0 32)"; done
+(($(nic_stat tx_neigh_refused ib0) >= 3)) || fail "neighbour refusals: $(nic_stat tx_neigh_refused ib0)"
+echo 16384 >$P/max_neighbours
+ip neigh flush dev ib0 nud permanent
+# the stack's own send-only groups (IPv6 neighbour discovery) count too, and
+# may be reaped (idle) meanwhile: at most the bound's worth of forged groups
+# can ever be accepted, the rest of the six must be refused
+n0=$(grep -c 'member:   send-only' $D/ib0_mcg || true)
+max=$((n0 + 2))
+echo $max >$P/max_sendonly_groups
+for i in 1 2 3 4 5 6; do poke 198.18.2.$((230 + i)) "$(mc $i)"; done
+n=$(grep -c 'member:   send-only' $D/ib0_mcg || true)
+log "send-only groups with max_sendonly_groups $max: $n, refused $(nic_stat tx_mcast_refused ib0)"
+((n <= max)) || fail "$n send-only groups beyond the bound $max"
+(($(nic_stat tx_mcast_refused ib0) >= 6 - max)) || fail "send-only refusals not counted"
+grep -q 'de:ad\|dead:' $D/ib0_mcg || fail "no forged group joined at all: $(cat $D/ib0_mcg)"
+echo 256 >$P/max_sendonly_groups
+ip neigh flush dev ib0 nud permanent
+check ping -c 1 -W 2 "$MY_IB_IP"
 
 check bash -c "echo 0x8001 > $sys/delete_child"
 check ip link del ib0.8002
