@@ -93,6 +93,9 @@ for k in "${KERNELS[@]}"; do
 		step "sparse [$k]" no_warnings make -C "$REPO" KVER="$k" sparse
 		step "control build [$k]" no_warnings make -C "$REPO" KVER="$k" control
 	fi
+	# the lab's simulated InfiniBand subnet (tests/softib), for the softib-* scenarios
+	step "softib build W=1 [$k]" no_warnings make -C "$REPO/tests/softib" KVER="$k" &&
+		step "softib sparse [$k]" no_warnings make -C "$REPO/tests/softib" KVER="$k" sparse
 	# (e) one line per scenario
 	"$LAB/run" -k "$k" "${mod[@]}" "${jobs[@]}" -o "${LAB_OUT:-$REPO/build/lab/results}/$k" "${files[@]}" | tee "$log"
 	rc=${PIPESTATUS[0]}
