@@ -185,6 +185,32 @@ static int sib_dealloc_pd(struct ib_pd *ibpd, struct ib_udata *udata)
 	return 0;
 }
 
+/*
+ * Memory regions: only the all-of-memory DMA MR kernel users ask for (the
+ * core requires the three MR verbs of every kernel verbs provider).  Local
+ * keys are not checked: buffers are kernel virtual addresses.
+ */
+static struct ib_mr *sib_get_dma_mr(struct ib_pd *pd, int access)
+{
+	struct ib_mr *mr = kzalloc(sizeof(*mr), GFP_KERNEL);
+
+	if (!mr)
+		return ERR_PTR(-ENOMEM);
+	return mr;
+}
+
+static struct ib_mr *sib_reg_user_mr(struct ib_pd *pd, u64 start, u64 length,
+				     u64 virt, int access, struct ib_udata *udata)
+{
+	return ERR_PTR(-EOPNOTSUPP);	/* no userspace verbs */
+}
+
+static int sib_dereg_mr(struct ib_mr *mr, struct ib_udata *udata)
+{
+	kfree(mr);
+	return 0;
+}
+
 static int sib_create_ah(struct ib_ah *ibah, struct rdma_ah_init_attr *init,
 			 struct ib_udata *udata)
 {
@@ -795,10 +821,12 @@ const struct ib_device_ops sib_dev_ops = {
 	.create_cq = sib_create_cq,
 	.create_qp = sib_create_qp,
 	.dealloc_pd = sib_dealloc_pd,
+	.dereg_mr = sib_dereg_mr,
 	.destroy_ah = sib_destroy_ah,
 	.destroy_cq = sib_destroy_cq,
 	.destroy_qp = sib_destroy_qp,
 	.detach_mcast = sib_detach_mcast,
+	.get_dma_mr = sib_get_dma_mr,
 	.get_port_immutable = sib_get_port_immutable,
 	.modify_device = sib_modify_device,
 	.modify_port = sib_modify_port,
@@ -812,6 +840,7 @@ const struct ib_device_ops sib_dev_ops = {
 	.query_pkey = sib_query_pkey,
 	.query_port = sib_query_port,
 	.query_qp = sib_query_qp,
+	.reg_user_mr = sib_reg_user_mr,
 	.req_notify_cq = sib_req_notify_cq,
 
 	INIT_RDMA_OBJ_SIZE(ib_ah, sib_ah, ibah),
