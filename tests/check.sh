@@ -93,6 +93,10 @@ for k in "${KERNELS[@]}"; do
 		step "sparse [$k]" no_warnings make -C "$REPO" KVER="$k" sparse
 		step "control build [$k]" no_warnings make -C "$REPO" KVER="$k" control
 	fi
+	# the lab's simulated InfiniBand subnet (tests/softib): built and checked here; its
+	# scenario is not part of the run yet (tests/softib/README.md)
+	step "softib build W=1 [$k]" no_warnings make -C "$REPO/tests/softib" KVER="$k" &&
+		step "softib sparse [$k]" no_warnings make -C "$REPO/tests/softib" KVER="$k" sparse
 	# (e) one line per scenario; runner self-tests ("# once: yes") on the first kernel only
 	run=()
 	for f in "${files[@]}"; do

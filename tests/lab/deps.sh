@@ -16,6 +16,7 @@ PACKAGES=(
 	make gcc sparse dkms
 	rdma-core ibverbs-providers ibverbs-utils perftest libibverbs-dev
 	iperf3 iproute2 iputils-ping ethtool
+	opensm infiniband-diags                         # softib-* scenarios
 )
 SERIES=(6.1 6.12)
 

@@ -1,0 +1,258 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * softib: a simulated InfiniBand subnet (HCAs cabled to one switch) for the
+ * ib_ipoib lab.  Test infrastructure only; see README.md.
+ */
+#ifndef SOFTIB_H
+#define SOFTIB_H
+
+#include <linux/list.h>
+#include <linux/spinlock.h>
+#include <linux/workqueue.h>
+#include <linux/xarray.h>
+#include <linux/idr.h>
+#include <rdma/ib_verbs.h>
+#include <rdma/ib_mad.h>
+#include <rdma/ib_smi.h>
+
+#include "softib_compat.h"
+
+#define SIB_MAX_HCAS		16
+#define SIB_MAX_HCA_PORTS	2
+#define SIB_MAX_SW_PORTS	(SIB_MAX_HCAS * SIB_MAX_HCA_PORTS)
+#define SIB_HCA_PKEYS		64	/* two P_KeyTable blocks */
+#define SIB_SW_PKEYS		32	/* one block per switch port */
+#define SIB_LFT_CAP		1024	/* unicast LIDs 0..1023 */
+#define SIB_MFT_CAP		256	/* MLIDs 0xc000..0xc0ff */
+#define SIB_MLID_BASE		0xc000
+#define SIB_LID_PERMISSIVE	0xffff
+#define SIB_MAX_WR		1024
+#define SIB_MAX_SGE		8
+#define SIB_MAX_CQE		8192
+#define SIB_MAX_QP		1024
+#define SIB_MAX_MCAST		128
+#define SIB_MTU_BYTES		4096
+#define SIB_GRH_BYTES		40
+
+/* IB PortInfo encodings (IBA 14.2.5.6) */
+enum {
+	SIB_PHYS_POLLING = 2,
+	SIB_PHYS_DISABLED = 3,
+	SIB_PHYS_LINKUP = 5,
+};
+
+struct sib_node;
+
+/*
+ * One end of a cable: an HCA port or a switch port (switch port 0 is the
+ * switch's management port and has no cable).  All fields below "peer" are
+ * the port's PortInfo and tables; they, and peer, are under fab->lock.
+ */
+struct sib_port {
+	struct sib_node *node;
+	u8 num;
+	struct sib_port *peer;
+
+	u8 state;		/* enum ib_port_state */
+	u8 phys;		/* SIB_PHYS_* */
+	u16 lid;
+	u8 lmc;
+	u16 sm_lid;
+	u8 sm_sl;
+	u64 mkey;
+	u16 mkey_lease;
+	u8 mkey_protect;
+	u64 gid_prefix;
+	u32 cap_mask;
+	u8 subnet_timeout;
+	u8 resp_time;
+	u8 neighbor_mtu;
+	u8 op_vls;
+	u8 vl_high_limit;
+	u8 pkey_enforce;	/* PartitionEnforcementInbound/Outbound bits */
+	u8 link_width_enabled;
+	u8 link_speed_enabled;
+	u8 vl_arb[4][64];
+	u8 sl2vl[8];		/* HCA ports; switches keep theirs per port pair */
+	u16 pkeys[SIB_HCA_PKEYS];
+
+	/* PortInfo counters, saturating */
+	u16 mkey_violations;
+	u16 pkey_violations;
+	u16 qkey_violations;
+	/* port counters (PMA-style), for debugging and the future PMA */
+	u64 xmit_pkts, rcv_pkts, xmit_discards, rcv_errors;
+};
+
+struct sib_hca;
+struct sib_switch;
+struct sib_fabric;
+
+struct sib_node {
+	struct sib_fabric *fab;
+	bool is_switch;
+	u8 nports;
+	u64 node_guid;
+	u64 sys_guid;
+	char desc[IB_DEVICE_NODE_DESC_MAX];
+	struct sib_hca *hca;		/* when !is_switch */
+	struct sib_switch *sw;		/* when is_switch */
+};
+
+struct sib_mcast {
+	struct list_head list;
+	union ib_gid mgid;
+	u16 mlid;
+	struct sib_qp *qp;
+};
+
+struct sib_hca {
+	struct ib_device ibdev;
+	struct sib_node node;
+	struct sib_port ports[SIB_MAX_HCA_PORTS];
+	int index;
+	bool registered;
+	struct ida qpn_ida;
+	struct xarray qps;		/* QPN -> sib_qp (data QPs); own lock */
+	struct sib_qp *qp0[SIB_MAX_HCA_PORTS];	/* fab->lock */
+	struct sib_qp *qp1[SIB_MAX_HCA_PORTS];	/* fab->lock */
+	struct list_head mcast;		/* sib_mcast, fab->lock */
+	atomic_t nqps, ncqs, npds, nahs;
+};
+
+struct sib_switch {
+	struct sib_node node;
+	struct sib_port ports[SIB_MAX_SW_PORTS + 1];	/* [0]: management */
+	/* all below under fab->lock */
+	u16 lft_top;
+	u8 life_state;			/* LifeTimeValue<<3 | PortStateChange<<2 */
+	u8 lft[SIB_LFT_CAP];
+	u64 mft[SIB_MFT_CAP];		/* port masks */
+	u16 mft_top;
+	u8 sl2vl[SIB_MAX_SW_PORTS + 1][SIB_MAX_SW_PORTS + 1][8];
+	u16 pkeys[SIB_MAX_SW_PORTS + 1][SIB_SW_PKEYS];
+	u64 dropped;			/* unroutable packets */
+};
+
+/*
+ * The whole subnet.  lock protects every node's SMA state, the cabling, the
+ * packet queue and the flush list; it is taken with interrupts disabled
+ * (post_send may run in any context).  QP and CQ locks nest inside it, never
+ * the other way round.
+ */
+struct sib_fabric {
+	spinlock_t lock;		/* see above */
+	struct workqueue_struct *wq;	/* ordered: the wire */
+	struct work_struct wire_work;
+	struct list_head wire;		/* sib_pkt in flight */
+	struct list_head flushq;	/* sib_qp to flush into their CQs */
+	struct sib_switch *sw;
+	struct sib_hca *hcas[SIB_MAX_HCAS];
+	int nhcas;
+	bool dying;
+};
+
+/*
+ * A packet on the wire.  Local route header fields and BTH/DETH fields are
+ * kept decoded; data holds the payload (the MAD for QP0/QP1).
+ */
+struct sib_pkt {
+	struct list_head list;
+	struct sib_port *from;		/* port that put it on the wire */
+	u16 slid, dlid;
+	u8 sl;
+	bool vl15;
+	bool has_grh;
+	struct ib_grh grh;
+	u16 pkey;
+	u32 src_qpn, dst_qpn, qkey;
+	u32 imm;
+	bool has_imm;
+	/* send completion still owed to the sender (taken by the wire) */
+	struct sib_qp *sqp;
+	u64 wr_id;
+	bool signaled;
+	u32 len;
+	u8 data[];
+};
+
+struct sib_pd {
+	struct ib_pd ibpd;
+};
+
+struct sib_ah {
+	struct ib_ah ibah;
+	struct rdma_ah_attr attr;
+};
+
+struct sib_cq {
+	struct ib_cq ibcq;
+	spinlock_t lock;		/* everything below; nests in fab->lock */
+	struct ib_wc *q;
+	u32 size, head, count;
+	u8 notify;			/* IB_CQ_NEXT_COMP / IB_CQ_SOLICITED, 0 */
+	u64 overflows;
+};
+
+struct sib_rwqe {
+	u64 wr_id;
+	int num_sge;
+	struct ib_sge sg[SIB_MAX_SGE];
+};
+
+struct sib_qp {
+	struct ib_qp ibqp;
+	struct sib_hca *hca;
+	u8 port;			/* 1-based */
+	/* state, attributes, receive queue; nests in fab->lock */
+	spinlock_t lock;
+	enum ib_qp_state state;
+	u32 qkey;
+	u16 pkey_index;
+	bool sig_all;
+	struct sib_rwqe *rq;
+	u32 rq_size, rq_head, rq_count;
+	bool flush_queued;		/* fab->lock */
+	struct list_head flush_node;	/* fab->lock */
+};
+
+static inline struct sib_hca *to_hca(struct ib_device *d)
+{
+	return container_of(d, struct sib_hca, ibdev);
+}
+
+static inline struct sib_qp *to_qp(struct ib_qp *q)
+{
+	return container_of(q, struct sib_qp, ibqp);
+}
+
+static inline struct sib_cq *to_cq(struct ib_cq *c)
+{
+	return container_of(c, struct sib_cq, ibcq);
+}
+
+/* softib_verbs.c */
+extern const struct ib_device_ops sib_dev_ops;
+void sib_cq_push(struct sib_cq *cq, const struct ib_wc *wc, bool solicited);
+bool sib_qp_deliver(struct sib_qp *qp, struct sib_pkt *pkt, u16 pkey_index);
+void sib_qp_flush(struct sib_qp *qp);
+
+/* softib_wire.c */
+void sib_wire_send(struct sib_fabric *fab, struct sib_port *from,
+		   struct sib_pkt *pkt);
+void sib_wire_work(struct work_struct *work);
+struct sib_pkt *sib_pkt_alloc(u32 len, gfp_t gfp);
+
+/* softib_sma.c */
+int sib_process_mad(struct ib_device *ibdev, int flags, u32 port_num,
+		    const struct ib_wc *in_wc, const struct ib_grh *in_grh,
+		    const struct ib_mad *in, struct ib_mad *out,
+		    size_t *out_mad_size, u16 *out_mad_pkey_index);
+void sib_switch_smp(struct sib_fabric *fab, struct sib_port *in,
+		    struct sib_pkt *pkt);
+void sib_port_init(struct sib_port *p, struct sib_node *node, u8 num);
+void sib_link_up(struct sib_port *a, struct sib_port *b);
+u16 sib_port_pkey(struct sib_port *p, u16 index);
+int sib_pkey_find(struct sib_port *p, u16 pkey);
+
+#endif /* SOFTIB_H */
