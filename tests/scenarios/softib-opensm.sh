@@ -59,9 +59,13 @@ mkdir -p "$OSM/cache"
 echo 'Default=0x7fff, ipoib : ALL=full ;' >"$OSM/partitions.conf"
 # Not -B (daemon): opensm 3.3.23 has no pidfile option, and a child of this shell has
 # a known PID to stop. stdin is /dev/null.
-log "+ opensm -g $guid -f $OSM/opensm.log -P $OSM/partitions.conf &"
-OSM_TMP_DIR=$OSM OSM_CACHE_DIR=$OSM/cache opensm -g "$guid" -f "$OSM/opensm.log" \
-	-P "$OSM/partitions.conf" </dev/null >"$OSM/opensm.out" 2>&1 &
+# -d 2: flush the log after every message. opensm flushes only its error and "sys"
+#   messages, and 3.3.23 logs SUBNET UP at info level, so without it the line sits in
+#   stdio's buffer until opensm exits and a poll of the file never sees it.
+osm_args=(-g "$guid" -f "$OSM/opensm.log" -P "$OSM/partitions.conf" -d 2)
+log "+ opensm ${osm_args[*]} &"
+OSM_TMP_DIR=$OSM OSM_CACHE_DIR=$OSM/cache opensm "${osm_args[@]}" \
+	</dev/null >"$OSM/opensm.out" 2>&1 &
 osm_pid=$!
 stop_opensm() {
 	kill "$osm_pid" 2>/dev/null && wait "$osm_pid" 2>/dev/null
@@ -85,13 +89,14 @@ log "setup (insmod to all ports ACTIVE): $(awk -v a="$t0" -v b="$t1" 'BEGIN { pr
 for ((i = 0; i < HCAS; i++)); do
 	ibstat "softib$i" | sed 's/^/    /'
 done
-poll 60 grep -q 'SUBNET UP' "$OSM/opensm.log" || {
+poll 60 grep -q -- '-> SUBNET UP$' "$OSM/opensm.log" || {
 	tail -n 30 "$OSM/opensm.log"
 	fail "opensm never logged SUBNET UP"
 }
 t2=$(date +%s.%N)
 log "opensm SUBNET UP after $(awk -v a="$t0" -v b="$t2" 'BEGIN { printf "%.1f", b - a }') s from insmod"
-grep -E 'SUBNET UP|Entering MASTER|ERR' "$OSM/opensm.log" | head -n 20 | sed 's/^/    opensm: /'
+grep -E -- '-> SUBNET UP$|Entering MASTER|ERR' "$OSM/opensm.log" | head -n 20 |
+	sed 's/^/    opensm: /'
 
 # The SM's view of the fabric, from the SM's port
 check ibnetdiscover -C softib0 -P 1 >"$OSM/net.txt"
