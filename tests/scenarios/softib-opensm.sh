@@ -62,7 +62,9 @@ echo 'Default=0x7fff, ipoib : ALL=full ;' >"$OSM/partitions.conf"
 # -d 2: flush the log after every message. opensm flushes only its error and "sys"
 #   messages, and 3.3.23 logs SUBNET UP at info level, so without it the line sits in
 #   stdio's buffer until opensm exits and a poll of the file never sees it.
-osm_args=(-g "$guid" -f "$OSM/opensm.log" -P "$OSM/partitions.conf" -d 2)
+# -D 0x07: errors, info and verbose, for LIGHT SWEEP COMPLETE (checked at the end).
+# -s 2: a light sweep every 2 s instead of 10 s, so that check comes soon.
+osm_args=(-g "$guid" -f "$OSM/opensm.log" -P "$OSM/partitions.conf" -d 2 -D 0x07 -s 2)
 log "+ opensm ${osm_args[*]} &"
 OSM_TMP_DIR=$OSM OSM_CACHE_DIR=$OSM/cache opensm "${osm_args[@]}" \
 	</dev/null >"$OSM/opensm.out" 2>&1 &
@@ -126,6 +128,19 @@ for l in "${lids[@]}"; do
 	grep -q 'LinkState:.*Active' <<<"$out" || fail "smpquery portinfo $l: not Active: $out"
 	log "smpquery portinfo $l: $(grep -E '^Lid:' <<<"$out" | tr -s '.' ' ')"
 done
+
+# Nothing changed in the subnet since it came up, so opensm's light sweeps (SwitchInfo
+# PortStateChange, NodeDescription) must find nothing: one heavy sweep, one SUBNET UP.
+# A switch that reports the SM's own ARMED/ACTIVE Sets as port state changes makes
+# the first light sweep start a second heavy sweep.
+poll 30 grep -q 'LIGHT SWEEP COMPLETE' "$OSM/opensm.log" ||
+	fail "opensm never completed a light sweep (sweep interval 2 s)"
+ups=$(grep -c -- '-> SUBNET UP$' "$OSM/opensm.log" || true)
+log "opensm: $ups SUBNET UP before its first quiet light sweep"
+((ups == 1)) || {
+	grep -E -- '-> SUBNET UP$|HEAVY SWEEP|LIGHT SWEEP' "$OSM/opensm.log" | sed 's/^/    opensm: /'
+	fail "opensm swept heavily $ups times in a subnet that did not change"
+}
 
 stop_opensm
 trap - EXIT

@@ -96,9 +96,17 @@ static void set_state(struct sib_port *p, u8 state, struct sib_events *ev)
 		ev_add(ev, p, IB_EVENT_PORT_ERR);
 	if (state == IB_PORT_ACTIVE)
 		ev_add(ev, p, IB_EVENT_PORT_ACTIVE);
+	/*
+	 * SwitchInfo PortStateChange reports links that come up or go down
+	 * (a port entering DOWN, or leaving it for INIT).  The SM's own
+	 * INIT -> ARMED -> ACTIVE Sets leave it alone: opensm clears the bit
+	 * before it arms the ports, and a bit set by those Sets would make
+	 * its next light sweep start a needless heavy sweep.
+	 */
+	if (p->node->is_switch && p->num &&
+	    (state == IB_PORT_DOWN || p->state == IB_PORT_DOWN))
+		p->node->sw->life_state |= 1 << 2;
 	p->state = state;
-	if (p->node->is_switch && p->num)
-		p->node->sw->life_state |= 1 << 2;	/* PortStateChange */
 }
 
 /* The link of p goes down; with retrain it comes back up in INIT. */
