@@ -119,9 +119,10 @@ log "saquery -p from softib1: $paths PathRecords"
 ((paths > 0)) || fail "saquery -p returned no PathRecords"
 
 # LID-routed SMPs to every LID (the switch's too)
-mapfile -t lids < <(sed -n 's/.*lid \([0-9]*\) .*/\1/p' "$OSM/net.txt" | sort -un)
+# (here-strings, not process substitution: the guest has no /dev/fd)
+mapfile -t lids <<<"$(sed -n 's/.*lid \([0-9]*\) .*/\1/p' "$OSM/net.txt" | sort -un)"
 for ((i = 0; i < HCAS; i++)); do lids+=("$(($(port_attr "softib$i" lid)))"); done
-mapfile -t lids < <(printf '%s\n' "${lids[@]}" | sort -un)
+mapfile -t lids <<<"$(printf '%s\n' "${lids[@]}" | sort -un)"
 ((${#lids[@]} >= HCAS + 1)) || fail "found only LIDs ${lids[*]}"
 for l in "${lids[@]}"; do
 	out=$(smpquery -C softib2 -P 1 portinfo "$l") || fail "smpquery portinfo $l failed"
