@@ -85,9 +85,13 @@ static struct sib_fabric *fabric_alloc(void)
 		sib_port_init(&sw->ports[p], &sw->node, p);
 		sw->pkeys[p][0] = 0xffff;
 	}
-	/* the management port is always up; it has no cable */
+	/*
+	 * Base port 0, the management port, has no cable and is always up:
+	 * LinkUp and ACTIVE, as ibsim (linux-rdma's simulator) models it.
+	 * opensm ignores its state and never arms it; smpquery shows it.
+	 */
 	sw->ports[0].phys = SIB_PHYS_LINKUP;
-	sw->ports[0].state = IB_PORT_INIT;
+	sw->ports[0].state = IB_PORT_ACTIVE;
 	sw->life_state = (20 << 3) | (1 << 2);
 
 	for (i = 0; i < hcas; i++) {

@@ -96,9 +96,17 @@ static void set_state(struct sib_port *p, u8 state, struct sib_events *ev)
 		ev_add(ev, p, IB_EVENT_PORT_ERR);
 	if (state == IB_PORT_ACTIVE)
 		ev_add(ev, p, IB_EVENT_PORT_ACTIVE);
+	/*
+	 * SwitchInfo PortStateChange reports links that come up or go down
+	 * (a port entering DOWN, or leaving it for INIT).  The SM's own
+	 * INIT -> ARMED -> ACTIVE Sets leave it alone: opensm clears the bit
+	 * before it arms the ports, and a bit set by those Sets would make
+	 * its next light sweep start a needless heavy sweep.
+	 */
+	if (p->node->is_switch && p->num &&
+	    (state == IB_PORT_DOWN || p->state == IB_PORT_DOWN))
+		p->node->sw->life_state |= 1 << 2;
 	p->state = state;
-	if (p->node->is_switch && p->num)
-		p->node->sw->life_state |= 1 << 2;	/* PortStateChange */
 }
 
 /* The link of p goes down; with retrain it comes back up in INIT. */
@@ -170,6 +178,7 @@ static u16 set_port_info(struct sib_port *p, const u8 *d, struct sib_events *ev)
 {
 	const struct ib_port_info *pi = (const struct ib_port_info *)d;
 	bool lidport = !p->node->is_switch || p->num == 0;
+	bool sp0 = p->node->is_switch && p->num == 0;
 	u8 ns = pi->linkspeed_portstate & 0xf;
 	u8 phys = pi->portphysstate_linkdown >> 4;
 	u8 mtu = pi->neighbormtu_mastersmsl >> 4;
@@ -184,11 +193,13 @@ static u16 set_port_info(struct sib_port *p, const u8 *d, struct sib_events *ev)
 	case IB_PORT_DOWN:
 		break;
 	case IB_PORT_ARMED:
-		if (p->state != IB_PORT_INIT && p->state != IB_PORT_ARMED)
+		if (!sp0 && p->state != IB_PORT_INIT &&
+		    p->state != IB_PORT_ARMED)
 			return IB_MGMT_MAD_STATUS_INVALID_ATTRIB_VALUE;
 		break;
 	case IB_PORT_ACTIVE:
-		if (p->state != IB_PORT_ARMED && p->state != IB_PORT_ACTIVE)
+		if (!sp0 && p->state != IB_PORT_ARMED &&
+		    p->state != IB_PORT_ACTIVE)
 			return IB_MGMT_MAD_STATUS_INVALID_ATTRIB_VALUE;
 		break;
 	default:
@@ -245,14 +256,13 @@ static u16 set_port_info(struct sib_port *p, const u8 *d, struct sib_events *ev)
 		p->phys = SIB_PHYS_POLLING;
 		link_bounce(p, true, ev);
 	}
-	if (ns == IB_PORT_DOWN && (p->peer || p->node->is_switch)) {
-		if (p->peer)
-			link_bounce(p, true, ev);
-		else
-			set_state(p, IB_PORT_INIT, ev);	/* switch port 0 */
-	} else if (ns == IB_PORT_ARMED || ns == IB_PORT_ACTIVE) {
+	/* base switch port 0 has no link: it stays ACTIVE whatever is asked */
+	if (sp0)
+		return 0;
+	if (ns == IB_PORT_DOWN && p->peer)
+		link_bounce(p, true, ev);
+	else if (ns == IB_PORT_ARMED || ns == IB_PORT_ACTIVE)
 		set_state(p, ns, ev);
-	}
 	return 0;
 }
 

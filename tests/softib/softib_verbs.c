@@ -227,6 +227,21 @@ static int sib_create_ah(struct ib_ah *ibah, struct rdma_ah_init_attr *init,
 	return 0;
 }
 
+/*
+ * ib_mad matches a LID-routed response to its request only if it can read
+ * the request's address back (rcv_has_same_gid()); without this every
+ * response to a LID-routed SMP or a GMP (SA query) is dropped as a stray.
+ * The core has set attr->type and cleared grh.sgid_attr; none is taken.
+ */
+static int sib_query_ah(struct ib_ah *ibah, struct rdma_ah_attr *attr)
+{
+	const struct sib_ah *ah = container_of(ibah, struct sib_ah, ibah);
+
+	*attr = ah->attr;
+	attr->grh.sgid_attr = NULL;
+	return 0;
+}
+
 static int sib_destroy_ah(struct ib_ah *ibah, u32 flags)
 {
 	atomic_dec(&to_hca(ibah->device)->nahs);
@@ -835,6 +850,7 @@ const struct ib_device_ops sib_dev_ops = {
 	.post_recv = sib_post_recv,
 	.post_send = sib_post_send,
 	.process_mad = sib_process_mad,
+	.query_ah = sib_query_ah,
 	.query_device = sib_query_device,
 	.query_gid = sib_query_gid,
 	.query_pkey = sib_query_pkey,

@@ -59,9 +59,15 @@ mkdir -p "$OSM/cache"
 echo 'Default=0x7fff, ipoib : ALL=full ;' >"$OSM/partitions.conf"
 # Not -B (daemon): opensm 3.3.23 has no pidfile option, and a child of this shell has
 # a known PID to stop. stdin is /dev/null.
-log "+ opensm -g $guid -f $OSM/opensm.log -P $OSM/partitions.conf &"
-OSM_TMP_DIR=$OSM OSM_CACHE_DIR=$OSM/cache opensm -g "$guid" -f "$OSM/opensm.log" \
-	-P "$OSM/partitions.conf" </dev/null >"$OSM/opensm.out" 2>&1 &
+# -d 2: flush the log after every message. opensm flushes only its error and "sys"
+#   messages, and 3.3.23 logs SUBNET UP at info level, so without it the line sits in
+#   stdio's buffer until opensm exits and a poll of the file never sees it.
+# -D 0x07: errors, info and verbose, for LIGHT SWEEP COMPLETE (checked at the end).
+# -s 2: a light sweep every 2 s instead of 10 s, so that check comes soon.
+osm_args=(-g "$guid" -f "$OSM/opensm.log" -P "$OSM/partitions.conf" -d 2 -D 0x07 -s 2)
+log "+ opensm ${osm_args[*]} &"
+OSM_TMP_DIR=$OSM OSM_CACHE_DIR=$OSM/cache opensm "${osm_args[@]}" \
+	</dev/null >"$OSM/opensm.out" 2>&1 &
 osm_pid=$!
 stop_opensm() {
 	kill "$osm_pid" 2>/dev/null && wait "$osm_pid" 2>/dev/null
@@ -85,13 +91,14 @@ log "setup (insmod to all ports ACTIVE): $(awk -v a="$t0" -v b="$t1" 'BEGIN { pr
 for ((i = 0; i < HCAS; i++)); do
 	ibstat "softib$i" | sed 's/^/    /'
 done
-poll 60 grep -q 'SUBNET UP' "$OSM/opensm.log" || {
+poll 60 grep -q -- '-> SUBNET UP$' "$OSM/opensm.log" || {
 	tail -n 30 "$OSM/opensm.log"
 	fail "opensm never logged SUBNET UP"
 }
 t2=$(date +%s.%N)
 log "opensm SUBNET UP after $(awk -v a="$t0" -v b="$t2" 'BEGIN { printf "%.1f", b - a }') s from insmod"
-grep -E 'SUBNET UP|Entering MASTER|ERR' "$OSM/opensm.log" | head -n 20 | sed 's/^/    opensm: /'
+grep -E -- '-> SUBNET UP$|Entering MASTER|ERR' "$OSM/opensm.log" | head -n 20 |
+	sed 's/^/    opensm: /'
 
 # The SM's view of the fabric, from the SM's port
 check ibnetdiscover -C softib0 -P 1 >"$OSM/net.txt"
@@ -112,15 +119,29 @@ log "saquery -p from softib1: $paths PathRecords"
 ((paths > 0)) || fail "saquery -p returned no PathRecords"
 
 # LID-routed SMPs to every LID (the switch's too)
-mapfile -t lids < <(sed -n 's/.*lid \([0-9]*\) .*/\1/p' "$OSM/net.txt" | sort -un)
+# (here-strings, not process substitution: the guest has no /dev/fd)
+mapfile -t lids <<<"$(sed -n 's/.*lid \([0-9]*\) .*/\1/p' "$OSM/net.txt" | sort -un)"
 for ((i = 0; i < HCAS; i++)); do lids+=("$(($(port_attr "softib$i" lid)))"); done
-mapfile -t lids < <(printf '%s\n' "${lids[@]}" | sort -un)
+mapfile -t lids <<<"$(printf '%s\n' "${lids[@]}" | sort -un)"
 ((${#lids[@]} >= HCAS + 1)) || fail "found only LIDs ${lids[*]}"
 for l in "${lids[@]}"; do
 	out=$(smpquery -C softib2 -P 1 portinfo "$l") || fail "smpquery portinfo $l failed"
 	grep -q 'LinkState:.*Active' <<<"$out" || fail "smpquery portinfo $l: not Active: $out"
 	log "smpquery portinfo $l: $(grep -E '^Lid:' <<<"$out" | tr -s '.' ' ')"
 done
+
+# Nothing changed in the subnet since it came up, so opensm's light sweeps (SwitchInfo
+# PortStateChange, NodeDescription) must find nothing: one heavy sweep, one SUBNET UP.
+# A switch that reports the SM's own ARMED/ACTIVE Sets as port state changes makes
+# the first light sweep start a second heavy sweep.
+poll 30 grep -q 'LIGHT SWEEP COMPLETE' "$OSM/opensm.log" ||
+	fail "opensm never completed a light sweep (sweep interval 2 s)"
+ups=$(grep -c -- '-> SUBNET UP$' "$OSM/opensm.log" || true)
+log "opensm: $ups SUBNET UP before its first quiet light sweep"
+((ups == 1)) || {
+	grep -E -- '-> SUBNET UP$|HEAVY SWEEP|LIGHT SWEEP' "$OSM/opensm.log" | sed 's/^/    opensm: /'
+	fail "opensm swept heavily $ups times in a subnet that did not change"
+}
 
 stop_opensm
 trap - EXIT
