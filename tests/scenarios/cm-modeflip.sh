@@ -103,22 +103,23 @@ clean_traffic() {
 	barrier "$1-clean"
 }
 
-# conn_used IF DEST: IF reaches DEST over a connection.  An attempt can fail while
-# the peer is still settling (a lost CM message costs one ~8 s REQ timeout; a refusal
-# backs off 10 s) and the traffic meanwhile goes over UD, so allow for a few attempts,
-# keeping traffic going, then require a connection and sends over it.
+# conn_used IF DEST: IF reaches DEST over a connection: a ping goes out over it.  An
+# attempt can fail while the peer is still settling (a lost CM message costs one ~8 s
+# REQ timeout; a refusal backs off 10 s) and the traffic meanwhile goes over UD, so
+# allow for a few attempts, keeping traffic going.  A connection count alone proves
+# nothing here: after the peer reloaded, the connection to its old QP may still be
+# counted until its DREQ or a timeout ends it.
 conn_used() {
 	local ifc=$1 dest=$2 t0
 	t0=$(nic_stat cm_tx_packets "$ifc")
-	if ! poll 60 _ping_conn "$ifc" "$dest"; then
-		log_counters
-		dmesg | grep -E "ib_ipoib|$ifc" | tail -n 40
-		fail "no active connection on $ifc after clean traffic" \
-			"($(nic_stat cm_tx_connect_failed "$ifc") failed attempts)"
-	fi
-	(($(nic_stat cm_tx_packets "$ifc") > t0)) || fail "$ifc sent nothing over its connection"
+	poll 60 _ping_conn "$ifc" "$dest" "$t0" && return 0
+	log_counters
+	dmesg | grep -E "ib_ipoib|$ifc" | tail -n 40
+	fail "$ifc sent nothing to $dest over a connection after clean traffic" \
+		"($(nic_stat cm_tx_conns "$ifc") connections," \
+		"$(nic_stat cm_tx_connect_failed "$ifc") failed attempts)"
 }
-_ping_conn() { ping -c 1 -W 2 "$2" >/dev/null; nic_ge cm_tx_conns 1 "$1"; }
+_ping_conn() { ping -c 1 -W 2 "$2" >/dev/null; (($(nic_stat cm_tx_packets "$1") > $3)); }
 
 # live_conns: wait until ib0 and the child each have active and passive connections.
 live_conns() {
