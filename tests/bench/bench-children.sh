@@ -40,7 +40,7 @@ check sysctl -q -w net.ipv4.neigh.default.gc_interval=3600 \
 load_ipoib
 wait_ib0
 check ip link set ib0 up
-wait_for 60 grep -qx 1 /sys/class/net/ib0/carrier
+wait_carrier
 log "rings: recv $(cat /sys/module/ib_ipoib/parameters/recv_queue_size)," \
 	"send $(cat /sys/module/ib_ipoib/parameters/send_queue_size)"
 

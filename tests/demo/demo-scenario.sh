@@ -16,7 +16,7 @@ loaded=$(cat /sys/module/ib_ipoib/srcversion)
 ours=$(modinfo -F srcversion "$LAB_MODULE")
 demo "kernel $(uname -r); module ib_ipoib $(cat /sys/module/ib_ipoib/version)" \
 	"from $LAB_MODULE ($([[ $loaded == "$ours" ]] && echo "this project's build" || echo "NOT this project's build"))"
-if ! wait_for 60 grep -qx 1 /sys/class/net/ib0/carrier 2>/dev/null; then
+if ! wait_carrier 2>/dev/null; then
 	demo "ib0 has no carrier: the broadcast group was not joined"
 	exit 1
 fi

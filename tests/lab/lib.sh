@@ -229,6 +229,10 @@ IB_IF=${IB_IF:-ib0}
 # wait_ib0 [TIMEOUT=30]: wait until the IPoIB interface $IB_IF exists.
 wait_ib0() { wait_for "${1:-30}" test -e "/sys/class/net/$IB_IF"; }
 
+# wait_carrier [IF=$IB_IF] [TIMEOUT=60]: wait until IPoIB interface IF has its carrier
+# (it has joined its broadcast group); fail the scenario if it has not by then.
+wait_carrier() { wait_for "${2:-60}" grep -qx 1 "/sys/class/net/${1:-$IB_IF}/carrier"; }
+
 # load_ipoib [PARAM=VALUE...]: load the project's module (never the in-tree one:
 # insmod of $LAB_MODULE) after modprobing the modules it depends on.
 load_ipoib() {

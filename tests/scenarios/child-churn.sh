@@ -17,7 +17,7 @@ pkeys=(8011 8012 8021 8022)
 subnet() { echo "198.18.$((10 + $1))"; } # index into pkeys
 
 wait_ib0
-wait_for 60 grep -qx 1 /sys/class/net/ib0/carrier
+wait_carrier
 
 if [[ $NODE == b ]]; then
 	for i in "${!pkeys[@]}"; do
@@ -102,12 +102,12 @@ else
 fi
 kill "$load" 2>/dev/null || true
 
-wait_for 60 grep -qx 1 /sys/class/net/ib0/carrier
+wait_carrier
 wait_for 60 ping -c 1 -W 1 "$PEER_IB_IP"
 ping_burst ib0 "$PEER_IB_IP"
 for i in "${!pkeys[@]}"; do
 	c=ib0.${pkeys[i]}
-	wait_for 60 grep -qx 1 "/sys/class/net/$c/carrier"
+	wait_carrier "$c"
 	peer=$(subnet "$i").$([[ $NODE == a ]] && echo 2 || echo 1)
 	wait_for 60 ping -c 1 -W 1 "$peer"
 	# a re-created child is new to its peer: allow it to settle, then a

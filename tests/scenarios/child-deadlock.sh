@@ -28,14 +28,14 @@ if [[ -n ${DEADLOCK_MODULE:-} ]]; then
 fi
 
 wait_ib0
-wait_for 60 grep -qx 1 /sys/class/net/ib0/carrier
+wait_carrier
 children=(ib0.8001 ib0.8002 ib0.8003 ib0.8004)
 for c in "${children[@]}"; do
 	check bash -c "echo 0x${c#ib0.} > /sys/class/net/ib0/create_child"
 	check ip link set "$c" up
 done
 for c in "${children[@]}"; do
-	wait_for 60 grep -qx 1 "/sys/class/net/$c/carrier"
+	wait_carrier "$c"
 done
 
 # sibling churn: every change queues rtnl-needing work on that sibling
@@ -92,7 +92,7 @@ for p in "${pids[@]}"; do wait "$p"; done
 
 # everyone still works
 for c in ib0 "${children[@]}"; do
-	wait_for 60 grep -qx 1 "/sys/class/net/$c/carrier"
+	wait_carrier "$c"
 done
 for c in "${children[@]}"; do
 	check bash -c "echo 0x${c#ib0.} > /sys/class/net/ib0/delete_child"

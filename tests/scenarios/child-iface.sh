@@ -39,7 +39,7 @@ expect_errno() { # ERRNO-TEXT FILE VALUE [as-user]
 children() { ls -d /sys/class/net/ib0.* 2>/dev/null | sort | tr '\n' ' '; }
 
 wait_ib0
-wait_for 60 grep -qx 1 $sys/carrier
+wait_carrier
 
 # --- sysfs ---
 check bash -c "echo 0x8001 > $sys/create_child"
@@ -112,8 +112,8 @@ check ip link set ib0.8001 up
 check ip link set ib0.8002 up
 check ip addr add "198.18.3.$n/24" dev ib0.8001
 check ip addr add "198.18.4.$n/24" dev ib0.8002
-wait_for 60 grep -qx 1 /sys/class/net/ib0.8001/carrier
-wait_for 60 grep -qx 1 /sys/class/net/ib0.8002/carrier
+wait_carrier ib0.8001
+wait_carrier ib0.8002
 barrier children-up
 wait_for 60 ping -c 1 -W 1 "198.18.3.$p"
 wait_for 60 ping -c 1 -W 1 "198.18.4.$p"
@@ -140,7 +140,7 @@ if [[ $NODE == a ]]; then
 	check ip link set ib0 up
 	for c in ib0.8001 ib0.8002; do
 		wait_for 30 sh -c "ip link show $c | grep -q ',UP'"
-		wait_for 60 grep -qx 1 /sys/class/net/$c/carrier
+		wait_carrier "$c"
 	done
 fi
 barrier updown-done

@@ -80,8 +80,8 @@ stop_load() {
 both_connected() {
 	[[ $(</sys/class/net/ib0/mode) == connected ]] || set_mode ib0 connected sysfs-nl
 	[[ $(</sys/class/net/$C/mode) == connected ]] || set_mode $C connected netlink
-	wait_for 60 grep -qx 1 /sys/class/net/ib0/carrier
-	wait_for 60 grep -qx 1 /sys/class/net/$C/carrier
+	wait_carrier
+	wait_carrier "$C"
 }
 
 # clean_traffic TAG: once both sides are back, clean bursts on ib0 and on the child,
@@ -135,11 +135,11 @@ live_conns() {
 # the driver's debug messages say why a connection attempt failed (dmesg, artefacts)
 ipoib_debug_on
 wait_ib0
-wait_for 60 grep -qx 1 /sys/class/net/ib0/carrier
+wait_carrier
 DGRAM_MTU=$(</sys/class/net/ib0/mtu)
 ((DGRAM_MTU <= 4092)) || fail "datagram MTU $DGRAM_MTU"
 child_up netlink
-wait_for 60 grep -qx 1 /sys/class/net/$C/carrier
+wait_carrier "$C"
 both_connected
 barrier up
 wait_for 90 ping -c 1 -W 2 "$PEER_IB_IP"

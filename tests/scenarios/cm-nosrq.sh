@@ -67,7 +67,7 @@ else
 	ipoib_up
 	check ip link set dev ib0 type ipoib mode connected
 fi
-wait_for 60 grep -qx 1 $sys/carrier
+wait_carrier
 [[ $(<$sys/mode) == connected && $(<$sys/mtu) == "$CM_MTU" ]] ||
 	fail "connected mode: mode $(<$sys/mode) mtu $(<$sys/mtu)"
 wait_for 60 ping -c 1 -W 1 "$PEER_IB_IP"

@@ -70,7 +70,7 @@ ping_dead() {
 }
 
 wait_ib0
-wait_for 60 grep -qx 1 $sys/carrier
+wait_carrier
 if [[ $NODE == a ]]; then
 	check ip link set dev ib0 type ipoib mode connected
 else
@@ -163,7 +163,7 @@ timeout 120 ip link set ib0 down || fail "ip link set ib0 down failed or hung (s
 kill "$load" 2>/dev/null || true
 wait "$load" 2>/dev/null || true
 check ip link set ib0 up
-wait_for 60 grep -qx 1 $sys/carrier
+wait_carrier
 [[ $(<$sys/mode) == connected && $(<$sys/mtu) == "$CM_MTU" ]] ||
 	fail "after down/up: mode $(<$sys/mode) mtu $(<$sys/mtu)"
 # going down ended every connection, the dead peer's passive one too

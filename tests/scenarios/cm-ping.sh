@@ -33,7 +33,7 @@ is_mode() {
 has_cm_flag() { [[ $(<$sys/address) == 80:* ]]; }
 
 wait_ib0
-wait_for 60 grep -qx 1 $sys/carrier
+wait_carrier
 DGRAM_MTU=$(<$sys/mtu)
 log "ib0 $(<$sys/address) mtu $DGRAM_MTU mode $(<$sys/mode)"
 is_mode datagram || fail "ib0 does not start in datagram mode: $(<$sys/mode) / $(ip -d link show dev ib0)"

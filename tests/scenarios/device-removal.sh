@@ -9,7 +9,7 @@
 #   +----------------+                      +----------------+
 
 wait_ib0
-wait_for 60 grep -qx 1 /sys/class/net/ib0/carrier
+wait_carrier
 wait_for 60 ping -c 1 -W 1 "$PEER_IB_IP"
 barrier ready
 
@@ -30,7 +30,7 @@ else
 	wait_signal re-added 120
 fi
 kill "$load" 2>/dev/null || true
-wait_for 60 grep -qx 1 /sys/class/net/ib0/carrier
+wait_carrier
 wait_for 60 ping -c 1 -W 1 "$PEER_IB_IP"
 ping_burst ib0 "$PEER_IB_IP"
 barrier done

@@ -11,7 +11,7 @@
 #   +------------------------+                     +------------------------+
 
 wait_ib0
-wait_for 60 grep -qx 1 /sys/class/net/ib0/carrier
+wait_carrier
 log "ib0 $(cat /sys/class/net/ib0/address) mtu $(cat /sys/class/net/ib0/mtu)"
 
 # MTU: the port's active IB MTU minus the 4-byte encapsulation header.

@@ -70,5 +70,5 @@ log "taint flags: $taint"
 check port_active rxe0 1
 wait_ib0
 check ip link set "$IB_IF" up
-wait_for 60 grep -qx 1 "/sys/class/net/$IB_IF/carrier"
+wait_carrier
 log "$IB_IF: $(ip -br link show "$IB_IF")"

@@ -15,7 +15,7 @@
 
 D=/sys/kernel/debug/ipoib
 wait_ib0
-wait_for 60 grep -qx 1 /sys/class/net/ib0/carrier
+wait_carrier
 wait_for 60 ping -c 1 -W 1 "$PEER_IB_IP"
 barrier ready
 
@@ -65,7 +65,7 @@ if [[ $NODE == a ]]; then
 	[[ $(awk '{ print $1 }' $D/fault/cq_create) == 0 ]] || fail "cq_create fault not taken"
 	[[ $(ethtool -g ib0) == "$before" ]] || fail "refused -G (no CQ) changed the rings"
 	[[ $(ethtool -k ib0) == "$feat0" ]] || fail "refused -G changed features: $(ethtool -k ib0)"
-	wait_for 60 grep -qx 1 /sys/class/net/ib0/carrier
+	wait_carrier
 	ping -q -i 0.01 -W 1 "$PEER_IB_IP" >/dev/null 2>&1 &
 	load=$!
 	check ethtool -G ib0 rx 512 tx 64
@@ -77,7 +77,7 @@ if [[ $NODE == a ]]; then
 	[[ -e /sys/class/net/ib0 ]] || fail "ib0 lost by a ring change"
 	[[ $(ethtool -k ib0) == "$feat0" ]] ||
 		fail "ethtool -G changed features: $(diff <(echo "$feat0") <(ethtool -k ib0) | grep '^[<>]')"
-	wait_for 60 grep -qx 1 /sys/class/net/ib0/carrier
+	wait_carrier
 	signal resized
 	wait_for 60 ping -c 1 -W 1 "$PEER_IB_IP"
 	ping_burst ib0 "$PEER_IB_IP"

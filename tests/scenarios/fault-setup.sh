@@ -25,7 +25,7 @@
 F=/sys/kernel/debug/ipoib/fault
 sys=/sys/class/net/ib0
 wait_ib0
-wait_for 60 grep -qx 1 $sys/carrier
+wait_carrier
 [[ -w $F/qp_create ]] || fail "no fault-injection knobs under $F"
 
 injected() { awk '{ print $5 }' "$F/$1"; }
@@ -41,7 +41,7 @@ grep -qi "cannot allocate memory" err || fail "unexpected error: $(cat err)"
 [[ $(rescuers) == "$base" ]] || fail "a workqueue of the failed child survived"
 check bash -c "echo 0x8001 > $sys/create_child"
 check ip link set ib0.8001 up
-wait_for 60 grep -qx 1 /sys/class/net/ib0.8001/carrier
+wait_carrier ib0.8001
 
 # CQ creation fails (netlink path): the link is refused and not created
 echo "1 12 0 ib0.8002" >$F/cq_create
@@ -65,21 +65,21 @@ if ip link set ib0.8002 up 2>err; then fail "open succeeded without receive buff
 log "open refused: $(cat err)"
 ip link show ib0.8002 | grep -q ",UP" && fail "ib0.8002 is UP after a failed open"
 check ip link set ib0.8002 up
-wait_for 60 grep -qx 1 /sys/class/net/ib0.8002/carrier
+wait_carrier ib0.8002
 [[ $(injected rx_alloc) == 1 ]] || fail "rx_alloc fault not consumed once: $(cat $F/rx_alloc)"
 
 # joins fail three times: backoff, retries, then the carrier comes on
 check ip link set ib0.8001 down
 echo "3 110 0 ib0.8001" >$F/mcast_join
 check ip link set ib0.8001 up
-wait_for 90 grep -qx 1 /sys/class/net/ib0.8001/carrier
+wait_carrier ib0.8001 90
 [[ $(injected mcast_join) == 3 ]] || fail "mcast_join faults: $(cat $F/mcast_join)"
 
 # a delayed join (no error) still completes
 check ip link set ib0.8002 down
 echo "1 0 2000 ib0.8002" >$F/mcast_join
 check ip link set ib0.8002 up
-wait_for 90 grep -qx 1 /sys/class/net/ib0.8002/carrier
+wait_carrier ib0.8002 90
 
 # connected mode cannot be set up (its listener fails with EADDRINUSE): the
 # open fails as a whole, nothing of connected mode is left running, and the
@@ -91,7 +91,7 @@ log "open refused: $(cat err)"
 ip link show ib0.8002 | grep -q ",UP" && fail "ib0.8002 is UP after a failed open"
 [[ $(injected cm_listen) == 1 ]] || fail "cm_listen fault not consumed once: $(cat $F/cm_listen)"
 check ip link set ib0.8002 up
-wait_for 60 grep -qx 1 /sys/class/net/ib0.8002/carrier
+wait_carrier ib0.8002
 
 # a stop whose completions do not come back in time (the drain fault holds
 # them until the 5 s timeout frees the buffers): the next open finds them in
@@ -110,7 +110,7 @@ check ip link set ib0.8001 down
 [[ $(injected drain) == 1 ]] || fail "drain fault not consumed: $(cat $F/drain)"
 dmesg | grep -q "ib0.8001: completions missing after stop" || fail "no drain timeout logged"
 check ip link set ib0.8001 up
-wait_for 60 grep -qx 1 /sys/class/net/ib0.8001/carrier
+wait_carrier ib0.8001
 wait_for 30 nic_ge stale_completions $((stale0 + 1)) ib0.8001
 log "stale completions after the reopen: $(($(nic_stat stale_completions ib0.8001) - stale0))"
 wait_for 30 own_echo_grows
@@ -155,7 +155,7 @@ log "up, delayed join, down: $(((t_down - t_up) / 1000000)) ms (the delay: 10000
 ((t_down - t_up < 10000000000)) || fail "the down waited for the whole join delay"
 echo "0 0" >$F/mcast_join
 check ip link set ib0.8001 up
-wait_for 60 grep -qx 1 /sys/class/net/ib0.8001/carrier
+wait_carrier ib0.8001
 
 # a join completion that fails while the interface goes down must not re-arm
 # the join task after ipoib_mcast_stop(): mcast_done fails ib0.8001's next
@@ -168,7 +168,7 @@ check ip link set ib0.8001 up
 wait_for 30 sh -c "[ \$(awk '{ print \$5 }' $F/mcast_done) = 1 ]"
 check ip link set ib0.8001 down
 check ip link set ib0.8001 up
-wait_for 90 grep -qx 1 /sys/class/net/ib0.8001/carrier
+wait_carrier ib0.8001 90
 
 # address handles die before their PD: neighbours with resolved paths (link-local
 # GIDs resolve locally on RoCE) hold AHs when ethtool -G replaces the PD; the driver
@@ -183,7 +183,7 @@ poke() { # IP LLADDR: the neighbour a forged ARP reply would install, and one se
 for i in 1 2 3 4; do poke 198.18.2.$((200 + i)) "$(ll 0 $i $i)"; done
 wait_for 30 sh -c "[ \$(grep -c 'resolved:   yes' $D/ib0_path) -ge 4 ]"
 check ethtool -G ib0 rx 128
-wait_for 60 grep -qx 1 $sys/carrier
+wait_carrier
 ip neigh flush dev ib0 nud permanent
 
 # bounds: neighbours, paths and send-only groups a sender's addresses can create;

@@ -19,7 +19,7 @@
 
 F=/sys/kernel/debug/ipoib/fault
 wait_ib0
-wait_for 60 grep -qx 1 /sys/class/net/ib0/carrier
+wait_carrier
 barrier ready
 
 if [[ $NODE == a ]]; then
@@ -52,7 +52,7 @@ if [[ $NODE == a ]]; then
 		# traffic comes back by itself
 		wait_for 60 ping -c 1 -W 1 "$PEER_IB_IP"
 		wait_for 60 nic_eq error_recoveries $r0
-		wait_for 60 grep -qx 1 /sys/class/net/ib0/carrier
+		wait_carrier
 		ping_burst ib0 "$PEER_IB_IP"
 		nic_eq error_recoveries $r0 || fail "$what error: $(nic_stat error_recoveries) recoveries, want $r0"
 		n=$(dmesg | grep -c "ib0: .*reopening the interface" || true)

@@ -30,7 +30,7 @@ wait_ib0
 [[ $(cat /sys/module/ib_ipoib/parameters/recv_queue_size) == 8192 ]] ||
 	fail "recv_queue_size=100000 became $(cat /sys/module/ib_ipoib/parameters/recv_queue_size)"
 ipoib_up
-wait_for 60 grep -qx 1 $sys/carrier
+wait_carrier
 check ping -c 3 -i 0.2 "$MY_IB_IP"
 # read-only parameters stay read-only
 if bash -c "echo 64 > /sys/module/ib_ipoib/parameters/send_queue_size" 2>/dev/null; then
@@ -40,7 +40,7 @@ check rmmod ib_ipoib
 load_ipoib
 wait_ib0
 ipoib_up
-wait_for 60 grep -qx 1 $sys/carrier
+wait_carrier
 
 # expect ERRNO-TEXT FILE VALUE [user]: the write fails with that error
 expect() {

@@ -12,7 +12,7 @@
 #   +----------------+                     +----------------+
 
 wait_ib0
-wait_for 60 grep -qx 1 /sys/class/net/ib0/carrier
+wait_carrier
 wait_for 60 ping -c 1 -W 1 "$PEER_IB_IP"
 barrier ready
 
@@ -41,7 +41,7 @@ else
 		check ip link set eth0 down
 		wait_for 30 grep -qx 0 /sys/class/net/ib0/carrier
 		check ip link set eth0 up
-		wait_for 60 grep -qx 1 /sys/class/net/ib0/carrier
+		wait_carrier
 		wait_for 60 ping -c 1 -W 1 "$PEER_IB_IP"
 	done
 	signal flaps-done

@@ -8,7 +8,7 @@
 #   +----------------+                          +----------------+
 
 wait_ib0
-wait_for 60 grep -qx 1 /sys/class/net/ib0/carrier
+wait_carrier
 wait_for 60 ping -c 1 -W 1 "$PEER_IB_IP"
 barrier ready
 
@@ -26,7 +26,7 @@ else
 		ip link set ib0 down || fail "down $round"
 		ip link set ib0 up || fail "up $round"
 		# every other round, let the broadcast join race the next down
-		((round % 2)) || wait_for 30 grep -qx 1 /sys/class/net/ib0/carrier
+		((round % 2)) || wait_carrier ib0 30
 	done
 	kill "$l4" 2>/dev/null || true
 	log "50 rounds done"
@@ -34,7 +34,7 @@ else
 	ip -6 addr show dev ib0 | grep -q "$MY_IB_IP6" ||
 		check ip -6 addr add "$MY_IB_IP6/64" dev ib0 nodad
 fi
-wait_for 60 grep -qx 1 /sys/class/net/ib0/carrier
+wait_carrier
 wait_for 60 ping -c 1 -W 1 "$PEER_IB_IP"
 ping_burst ib0 "$PEER_IB_IP"
 wait_for 60 ping -6 -c 1 -W 1 "$PEER_IB_IP6"
