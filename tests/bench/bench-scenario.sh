@@ -89,6 +89,21 @@ bench_perftest() {
 	bench "$1" "$v" "$4"
 }
 
+# bench_iperf3 TAG PREFIX [WHAT]: (a) report PREFIXiperf3_tcp_rx, _tx (bit/s, receiver and
+# sender) and _retransmits from the iperf3 -J output in TAG.a.log; WHAT names the run in
+# the failure ("cannot parse the WHATiperf3 JSON").
+bench_iperf3() {
+	local res rx tx retr
+	res=$(python3 -c 'import json, sys
+e = json.load(open(sys.argv[1]))["end"]
+print(int(e["sum_received"]["bits_per_second"]), int(e["sum_sent"]["bits_per_second"]), e["sum_sent"].get("retransmits", 0))' \
+		"$LAB_SHARED/$1.a.log") || fail "cannot parse the ${3:-}iperf3 JSON"
+	read -r rx tx retr <<<"$res"
+	bench "${2}iperf3_tcp_rx" "$rx" bit/s
+	bench "${2}iperf3_tcp_tx" "$tx" bit/s
+	bench "${2}iperf3_tcp_retransmits" "$retr" count
+}
+
 # ping_stats FILE: "LOSS_PERCENT MIN_US AVG_US MEDIAN_US" from ping's output (the median
 # from the per-reply times: averages under TCG carry the odd 100 ms outlier).
 ping_stats() {
@@ -100,8 +115,17 @@ ping_stats() {
 	     END { exit !(ok && med != "") }' "$1"
 }
 
+# ping_run IF DEST: (a) 200 echo requests 10 ms apart to DEST (over IF; output in
+# ping-IF.a.log); sets loss, min, avg and med (ping_stats).
+ping_run() {
+	local out=$LAB_SHARED/ping-$1.a.log st
+	ping -c 200 -i 0.01 -W 2 "$2" >"$out" 2>&1 || { cat "$out"; fail "ping over $1 failed"; }
+	st=$(ping_stats "$out") || { cat "$out"; fail "no ping statistics"; }
+	read -r loss min avg med <<<"$st"
+}
+
 wait_ib0
-wait_for 60 grep -qx 1 /sys/class/net/ib0/carrier
+wait_carrier
 wait_for 30 v4_gid_index
 GID=$(v4_gid_index)
 # UD messages as large as the path MTU (perftest refuses more): the port's active MTU,
@@ -131,18 +155,12 @@ if [[ $NODE == b ]]; then
 	fi
 	serve iperf 5201 timeout 120 iperf3 -s -1 -p 5201
 else
-	out=$LAB_SHARED/ping-ib0.a.log
-	ping -c 200 -i 0.01 -W 2 "$PEER_IB_IP" >"$out" 2>&1 || { cat "$out"; fail "ping over ib0 failed"; }
-	st=$(ping_stats "$out") || { cat "$out"; fail "no ping statistics"; }
-	read -r loss min avg med <<<"$st"
+	ping_run ib0 "$PEER_IB_IP"
 	bench ping_ib0_rtt_avg "$avg" us
 	bench ping_ib0_rtt_min "$min" us
 	bench ping_ib0_rtt_median "$med" us
 	bench ping_ib0_loss "$loss" %
-	out=$LAB_SHARED/ping-eth0.a.log
-	ping -c 200 -i 0.01 -W 2 "$PEER_ETH_IP" >"$out" 2>&1 || { cat "$out"; fail "ping over eth0 failed"; }
-	st=$(ping_stats "$out") || { cat "$out"; fail "no ping statistics"; }
-	read -r loss min avg med <<<"$st"
+	ping_run eth0 "$PEER_ETH_IP"
 	bench ping_eth0_rtt_avg "$avg" us
 	bench ping_eth0_rtt_median "$med" us
 
@@ -169,14 +187,7 @@ else
 
 	# iperf3: one TCP stream for 10 s after 2 s of (omitted) slow start.
 	ask iperf timeout 120 iperf3 -c "$PEER_IB_IP" -p 5201 -t 10 -O 2 -J
-	res=$(python3 -c 'import json, sys
-e = json.load(open(sys.argv[1]))["end"]
-print(int(e["sum_received"]["bits_per_second"]), int(e["sum_sent"]["bits_per_second"]), e["sum_sent"].get("retransmits", 0))' \
-		"$LAB_SHARED/iperf.a.log") || fail "cannot parse the iperf3 JSON"
-	read -r rx tx retr <<<"$res"
-	bench iperf3_tcp_rx "$rx" bit/s
-	bench iperf3_tcp_tx "$tx" bit/s
-	bench iperf3_tcp_retransmits "$retr" count
+	bench_iperf3 iperf ""
 fi
 
 # 3. RC verbs: ib_send_bw with perftest's default connection type (RC), 64 KiB messages
@@ -211,14 +222,7 @@ if ((CM)); then
 		serve cmiperf 5202 timeout 120 iperf3 -s -1 -p 5202
 	else
 		ask cmiperf timeout 120 iperf3 -c "$PEER_IB_IP" -p 5202 -t 10 -O 2 -J
-		res=$(python3 -c 'import json, sys
-e = json.load(open(sys.argv[1]))["end"]
-print(int(e["sum_received"]["bits_per_second"]), int(e["sum_sent"]["bits_per_second"]), e["sum_sent"].get("retransmits", 0))' \
-			"$LAB_SHARED/cmiperf.a.log") || fail "cannot parse the connected-mode iperf3 JSON"
-		read -r rx tx retr <<<"$res"
-		bench cm_iperf3_tcp_rx "$rx" bit/s
-		bench cm_iperf3_tcp_tx "$tx" bit/s
-		bench cm_iperf3_tcp_retransmits "$retr" count
+		bench_iperf3 cmiperf cm_ "connected-mode "
 	fi
 	ethtool -S ib0 | grep -E '^ *cm_' || true
 fi
