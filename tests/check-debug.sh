@@ -27,90 +27,54 @@
 # for Debian's kernel, and under TCG the debug kernel boots, sets up and runs scenarios
 # 3-4 times slower).
 # Ends with the line "N passed, N failed"; exits non-zero if anything failed.
-set -uo pipefail
-
-REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-LAB=$REPO/tests/lab
-cd "$REPO" || exit 1
+# shellcheck source-path=SCRIPTDIR source=lab/entry-lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lab/entry-lib.sh" check-debug
 
 # One compound command: bash reads it whole first, so edits during a run are harmless.
 {
 start=$SECONDS
 
 # Lab packages, as in check.sh.
-"$LAB/deps.sh" install || { echo "check-debug: the lab's packages are missing (see above)" >&2; exit 1; }
+need_lab_packages
 
 # Scenarios left out of the default set here (still run when named), and why.
-declare -A SKIP=(
-	[dkms-modprobe]="tests the host's DKMS install under /lib/modules/<release>; the debug kernel's modules are private (build/debug-kernel/root)"
-)
+skip dkms-modprobe "tests the host's DKMS install under /lib/modules/<release>; the debug kernel's modules are private (build/debug-kernel/root)"
 
 # Scenarios: arguments, else $SCENARIOS, else all.
-read -ra names <<<"${SCENARIOS:-}"
-(($#)) && names=("$@")
-files=() skipped=()
-if ((${#names[@]} == 0)); then
-	for f in "$REPO"/tests/scenarios/*.sh "$REPO"/tests/debug/selftest-*.sh "$REPO"/tests/debug/kunit.sh; do
-		n=$(basename "$f" .sh)
-		if [[ -n ${SKIP[$n]:-} ]]; then
-			skipped+=("$n")
-		else
-			files+=("$f")
-		fi
-	done
-else
-	for n in "${names[@]}"; do
-		if [[ -f $n ]]; then
-			files+=("$n")
-		elif [[ -f $REPO/tests/scenarios/${n%.sh}.sh ]]; then
-			files+=("$REPO/tests/scenarios/${n%.sh}.sh")
-		elif [[ -f $REPO/tests/debug/${n%.sh}.sh ]]; then
-			files+=("$REPO/tests/debug/${n%.sh}.sh")
-		else
-			echo "check-debug: no scenario $n" >&2
-			exit 1
-		fi
-	done
-fi
+SCENARIO_DIRS+=("$REPO/tests/debug")
+wanted_scenarios "$@"
+((${#FILES[@]})) ||
+	default_scenarios "$REPO"/tests/scenarios/*.sh "$REPO"/tests/debug/selftest-*.sh "$REPO"/tests/debug/kunit.sh
 
 # (a) the kernel
 t=$SECONDS
+tally_start
 vars=$("$REPO/tests/debug/build-kernel.sh") || {
-	echo "FAIL debug-kernel: tests/debug/build-kernel.sh failed"
-	echo "0 passed, 1 failed"
-	exit 1
+	count_fail "debug-kernel: tests/debug/build-kernel.sh failed" 0
+	tally_end
+	exit
 }
 DEBUG_KVER='' DEBUG_KERNEL='' DEBUG_MODROOT='' DEBUG_KDIR=''
 while IFS='=' read -r k v; do
 	case $k in DEBUG_KVER | DEBUG_KERNEL | DEBUG_MODROOT | DEBUG_KDIR) printf -v "$k" '%s' "$v" ;; esac
 done <<<"$vars"
-[[ -n $DEBUG_KVER && -n $DEBUG_KERNEL && -n $DEBUG_MODROOT && -n $DEBUG_KDIR ]] || {
-	echo "check-debug: build-kernel.sh printed no kernel variables" >&2
-	exit 1
-}
+[[ -n $DEBUG_KVER && -n $DEBUG_KERNEL && -n $DEBUG_MODROOT && -n $DEBUG_KDIR ]] ||
+	die "build-kernel.sh printed no kernel variables"
 k=$DEBUG_KVER
 echo "=== $k (debug kernel; ready in $((SECONDS - t))s)"
-
-passed=0 failed=0
-log=$(mktemp)
-trap 'rm -f "$log"' EXIT
 
 # (b) the module
 built=${LAB_PREBUILT:-$REPO/build}/$k # where ib_ipoib.ko and ib_ipoib_kunit.ko are
 mod=(-m "$built/ib_ipoib.ko")
 if [[ -z ${LAB_PREBUILT:-} ]] && { ! make -C "$REPO" KDIR="$DEBUG_KDIR" KVER="$k" BUILD_DIR="build/$k" >"$log" 2>&1 ||
 	[[ ! -f $REPO/build/$k/ib_ipoib.ko ]]; }; then
-	echo "FAIL build [$k]: make KDIR=$DEBUG_KDIR KVER=$k BUILD_DIR=build/$k did not produce build/$k/ib_ipoib.ko"
-	tail -n 30 "$log" | sed 's/^/    | /'
-	failed=$((failed + 1))
+	count_fail "build [$k]: make KDIR=$DEBUG_KDIR KVER=$k BUILD_DIR=build/$k did not produce build/$k/ib_ipoib.ko"
 	mod=() # scenarios that need the module fail; the lab's own still run
 fi
-if [[ " ${files[*]} " == *"/child-deadlock-control.sh "* ]]; then
+if has_scenario child-deadlock-control; then
 	if [[ -z ${LAB_PREBUILT:-} ]]; then
 		if ! make -C "$REPO" KDIR="$DEBUG_KDIR" KVER="$k" control >"$log" 2>&1; then
-			echo "FAIL control build [$k]: make KDIR=$DEBUG_KDIR KVER=$k control"
-			tail -n 30 "$log" | sed 's/^/    | /'
-			failed=$((failed + 1))
+			count_fail "control build [$k]: make KDIR=$DEBUG_KDIR KVER=$k control"
 		fi
 	elif [[ -f $LAB_PREBUILT/$k-control/ib_ipoib.ko ]]; then
 		# where the control scenario looks for it
@@ -124,35 +88,30 @@ fi
 # none at all when the module build failed, which is already counted).
 kunit_ko=$REPO/build/debug-kunit/ib_ipoib_kunit.ko
 rm -f "$kunit_ko"
-if [[ " ${files[*]} " == *"/kunit.sh "* ]] && ((${#mod[@]})); then
+if has_scenario kunit && ((${#mod[@]})); then
 	if [[ -f $built/ib_ipoib_kunit.ko ]]; then
 		mkdir -p "${kunit_ko%/*}"
 		cp -p "$built/ib_ipoib_kunit.ko" "$kunit_ko"
 	else
-		echo "FAIL build [$k]: no ib_ipoib_kunit.ko beside $built/ib_ipoib.ko (Kbuild makes it when CONFIG_KUNIT)"
-		failed=$((failed + 1))
+		count_fail "build [$k]: no ib_ipoib_kunit.ko beside $built/ib_ipoib.ko (Kbuild makes it when CONFIG_KUNIT)" 0
 	fi
 fi
 
 # The self-test's leaking module (tests/debug/leak-selftest), when selftest-leak runs.
-if [[ " ${files[*]} " == *"/selftest-leak.sh "* ]]; then
+if has_scenario selftest-leak; then
 	st=$REPO/build/debug-selftest
 	mkdir -p "$st"
 	cp -p "$REPO"/tests/debug/leak-selftest/{Kbuild,lab_leaky.c} "$st/"
 	if ! make -C "$DEBUG_KDIR" M="$st" modules >"$log" 2>&1; then
-		echo "FAIL build [$k]: the kmemleak self-test module (tests/debug/leak-selftest) did not build"
-		tail -n 20 "$log" | sed 's/^/    | /'
-		failed=$((failed + 1))
+		count_fail "build [$k]: the kmemleak self-test module (tests/debug/leak-selftest) did not build" 20
 	fi
 fi
 
 # The user-space tools hostile-input sends from the peer guest (ud_inject; the guests
 # run the host's user space, so the host build serves the debug kernel too).
-if [[ " ${files[*]} " == *"/hostile-input.sh "* ]] &&
+if has_scenario hostile-input &&
 	! "$REPO/tests/tools/build-tools.sh" >"$log" 2>&1; then
-	echo "FAIL build: tests/tools/build-tools.sh (the hostile-input tools)"
-	tail -n 20 "$log" | sed 's/^/    | /'
-	failed=$((failed + 1))
+	count_fail "build: tests/tools/build-tools.sh (the hostile-input tools)" 20
 fi
 
 # (c) the scenarios
@@ -164,24 +123,16 @@ export LAB_TIMEOUT_SCALE=${LAB_TIMEOUT_SCALE:-3}
 # debug kernel's AML interpreter hit its 30 s loop timeout five times under TCG (2.5 min
 # of boot).
 export LAB_APPEND="pci=noacpi ${LAB_APPEND:-}"
-"$LAB/run" -k "$k" -K "$DEBUG_KERNEL" -M "$DEBUG_MODROOT" "${mod[@]}" "${jobs[@]}" \
-	-o "$REPO/build/lab/results/$k" "${files[@]}" | tee "$log"
-rc=${PIPESTATUS[0]}
-p=$(grep -c '^PASS ' "$log") f=$(grep -c '^FAIL ' "$log")
-if ((rc != 0 && f == 0)); then
-	echo "FAIL lab [$k]: tests/lab/run exited $rc"
-	f=1
-fi
-passed=$((passed + p)) failed=$((failed + f))
+run_lab "$k" -K "$DEBUG_KERNEL" -M "$DEBUG_MODROOT" "${mod[@]}" "${jobs[@]}" \
+	-o "$REPO/build/lab/results/$k" "${FILES[@]}"
 # The KUnit scenario's own count of cases (its "KUNIT <suite>:" line).
 kres=$REPO/build/lab/results/$k/kunit/a.out
-if [[ " ${files[*]} " == *"/kunit.sh "* && -f $kres ]]; then
+if has_scenario kunit && [[ -f $kres ]]; then
 	kline=$(grep -ao 'KUNIT .*' "$kres" | tail -n 1)
 	echo "${kline:-KUNIT: no case count in $kres}"
 fi
-for n in "${skipped[@]}"; do echo "SKIP $n [$k]: ${SKIP[$n]}"; done
+report_skips "$k"
 echo "($k: $((SECONDS - start))s)"
-echo "$passed passed, $failed failed"
-((failed == 0))
+tally_end
 exit # never read on past the block (the file may have changed meanwhile)
 }

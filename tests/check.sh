@@ -9,65 +9,31 @@
 # LAB_PREBUILT=DIR takes DIR/KVER/ib_ipoib.ko instead of building (to test the lab itself);
 # LAB_OUT=DIR puts the artefacts in DIR/KVER/SCENARIO/ (default build/lab/results).
 # Ends with the line "N passed, N failed"; exits non-zero if anything failed.
-set -uo pipefail
-
-REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-LAB=$REPO/tests/lab
-cd "$REPO" || exit 1
+# shellcheck source-path=SCRIPTDIR source=lab/entry-lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lab/entry-lib.sh" check
 start=$SECONDS # the printed duration covers everything, package installation included
 
 # (a) packages
-"$LAB/deps.sh" install || { echo "check: the lab's packages are missing (see above)" >&2; exit 1; }
+need_lab_packages
 
 # (b) kernels
 mapfile -t KERNELS < <("$LAB/deps.sh" kernels)
 if ((${#KERNELS[@]} != 2)); then
-	echo "check: need one 6.1.* and one 6.12.* kernel with headers, found: ${KERNELS[*]:-none}" >&2
-	exit 1
+	die "need one 6.1.* and one 6.12.* kernel with headers, found: ${KERNELS[*]:-none}"
 fi
 
 # (d) scenarios: arguments, else $SCENARIOS, else all
-read -ra names <<<"${SCENARIOS:-}"
-(($#)) && names=("$@")
-files=()
-if ((${#names[@]} == 0)); then
-	files=("$REPO"/tests/scenarios/*.sh)
-else
-	for n in "${names[@]}"; do
-		if [[ -f $n ]]; then
-			files+=("$n")
-		elif [[ -f $REPO/tests/scenarios/${n%.sh}.sh ]]; then
-			files+=("$REPO/tests/scenarios/${n%.sh}.sh")
-		else
-			echo "check: no scenario $n" >&2
-			exit 1
-		fi
-	done
-fi
+wanted_scenarios "$@"
+((${#FILES[@]})) || default_scenarios "$REPO"/tests/scenarios/*.sh
 jobs=()
 [[ ${LAB_PARALLEL:-0} == 1 ]] && jobs=(-j)
 
 # One compound command: bash reads it whole first, so edits during a run are harmless.
 {
-passed=0 failed=0
-log=$(mktemp)
-trap 'rm -f "$log"' EXIT
+tally_start
 
-# step NAME CMD...: a checked step, counted like a scenario; output shown on failure
-step() {
-	local name=$1
-	shift
-	if "$@" >"$log" 2>&1; then
-		echo "PASS $name"
-		passed=$((passed + 1))
-		return 0
-	fi
-	echo "FAIL $name"
-	tail -n 30 "$log" | sed 's/^/    | /'
-	failed=$((failed + 1))
-	return 1
-}
 # no_warnings CMD...: CMD succeeds and prints no compiler/sparse warning
+# shellcheck disable=SC2317 # (called through step)
 no_warnings() {
 	local out
 	out=$("$@" 2>&1) || { echo "$out"; return 1; }
@@ -99,23 +65,15 @@ for k in "${KERNELS[@]}"; do
 		step "softib sparse [$k]" no_warnings make -C "$REPO/tests/softib" KVER="$k" sparse
 	# (e) one line per scenario; runner self-tests ("# once: yes") on the first kernel only
 	run=()
-	for f in "${files[@]}"; do
+	for f in "${FILES[@]}"; do
 		[[ $k != "${KERNELS[0]}" ]] && grep -qx '# once: yes' "$f" && continue
 		run+=("$f")
 	done
 	((${#run[@]})) || continue
-	"$LAB/run" -k "$k" "${mod[@]}" "${jobs[@]}" -o "${LAB_OUT:-$REPO/build/lab/results}/$k" "${run[@]}" | tee "$log"
-	rc=${PIPESTATUS[0]}
-	p=$(grep -c '^PASS ' "$log") f=$(grep -c '^FAIL ' "$log")
-	if ((rc != 0 && f == 0)); then
-		echo "FAIL lab [$k]: tests/lab/run exited $rc"
-		f=1
-	fi
-	passed=$((passed + p)) failed=$((failed + f))
+	run_lab "$k" "${mod[@]}" "${jobs[@]}" -o "${LAB_OUT:-$REPO/build/lab/results}/$k" "${run[@]}"
 done
 t=$((SECONDS - start))
 echo "make check took ${t}s ($((t / 60)) min $((t % 60)) s) for ${KERNELS[*]}"
-echo "$passed passed, $failed failed"
-((failed == 0))
+tally_end
 exit
 }

@@ -24,27 +24,19 @@
 # run of the module under test failed or one of its figures is missing.
 # BENCH_BUILD_DIR=DIR builds into DIR/KVER and DIR/KVER-control instead of build/ (so as
 # not to rebuild what a running `make check` is using).
-set -uo pipefail
-
-REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-LAB=$REPO/tests/lab
-cd "$REPO" || exit 1
+# shellcheck source-path=SCRIPTDIR source=../lab/entry-lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../lab/entry-lib.sh" bench
 start=$SECONDS
 
-"$LAB/deps.sh" install || { echo "bench: the lab's packages are missing (see above)" >&2; exit 1; }
-KVER=${KVER:-$("$LAB/deps.sh" kernels 2>/dev/null | grep '^6\.12\.' | tail -n 1)}
-[[ -n $KVER ]] || { echo "bench: no usable 6.12 kernel (set KVER=)" >&2; exit 1; }
+need_lab_packages
+need_kernel "no usable 6.12 kernel (set KVER=)" '^6\.12\.'
 
 echo "== building ib_ipoib and its shared-workqueue control for $KVER"
-if [[ -n ${BENCH_BUILD_DIR:-} ]]; then
-	BUILD=$(realpath -m "$BENCH_BUILD_DIR")
-	make -s -C "$REPO" KVER="$KVER" BUILD_DIR="$BUILD/$KVER" >/dev/null &&
-		make -s -f "$REPO/Makefile" KVER="$KVER" IPOIB_SHARED_WQ=1 \
-			BUILD_DIR="$BUILD/$KVER-control" IPOIB_VERSION=bench-sharedwq-control module >/dev/null
-else
-	BUILD=$REPO/build
-	make -s -C "$REPO" KVER="$KVER" >/dev/null && make -s -C "$REPO" KVER="$KVER" control >/dev/null
-fi || { echo "bench: build failed" >&2; exit 1; }
+BUILD=$(realpath -m "${BENCH_BUILD_DIR:-$REPO/build}")
+if ! make -s -C "$REPO" KVER="$KVER" BUILD_DIR="$BUILD/$KVER" >/dev/null ||
+	! make -s -C "$REPO" KVER="$KVER" BUILD_DIR="$BUILD/$KVER" control >/dev/null; then
+	die "build failed"
+fi
 MOD=$BUILD/$KVER/ib_ipoib.ko
 CONTROL=$BUILD/$KVER-control/ib_ipoib.ko
 

@@ -2,18 +2,14 @@
 # `make demo`: build for the newest installed 6.12 kernel (or $KVER), boot two
 # soft-RoCE guests, load the driver in both, bring ib0 up with IPv4 and IPv6,
 # ping across and print a short summary.
-set -uo pipefail
+# shellcheck source-path=SCRIPTDIR source=../lab/entry-lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../lab/entry-lib.sh" demo
 
-REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-LAB=$REPO/tests/lab
-cd "$REPO" || exit 1
-
-"$LAB/deps.sh" install || { echo "demo: the lab's packages are missing (see above)" >&2; exit 1; }
-KVER=${KVER:-$("$LAB/deps.sh" kernels | tail -n 1)}
-[[ -n $KVER ]] || { echo "demo: no usable kernel" >&2; exit 1; }
+need_lab_packages
+need_kernel "no usable kernel"
 
 echo "== building ib_ipoib for $KVER"
-make -s -C "$REPO" KVER="$KVER" >/dev/null || { echo "demo: build failed" >&2; exit 1; }
+make -s -C "$REPO" KVER="$KVER" >/dev/null || die "build failed"
 
 echo "== booting two guests (qemu TCG, soft-RoCE on a shared virtual wire)"
 out=$REPO/build/lab/demo/$KVER
