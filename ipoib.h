@@ -277,6 +277,19 @@ struct ipoib_neigh {
 	struct rcu_head rcu;
 };
 
+/*
+ * priv->neigh_table: keyed by the whole 20-byte address, so peers that
+ * differ only in QPN (children on one port) or only in GID never collide.
+ * Here rather than in ipoib_path.c so the KUnit suite tests these very
+ * parameters.
+ */
+static const struct rhashtable_params ipoib_neigh_params __maybe_unused = {
+	.key_len = IPOIB_ALEN,
+	.key_offset = offsetof(struct ipoib_neigh, daddr),
+	.head_offset = offsetof(struct ipoib_neigh, node),
+	.automatic_shrinking = true,
+};
+
 struct ipoib_fabric_ops;
 
 /* Counters of frames the receive path refused, for ethtool -S. */
@@ -547,10 +560,16 @@ struct net_device *ipoib_create_netdev(struct ib_device *ca, u32 port,
 				       const char *name, u16 pkey,
 				       struct ipoib_dev_priv *parent);
 bool ipoib_rtnl_lock_or_bail(struct ipoib_dev_priv *priv);
+void ipoib_path_setup(struct ipoib_dev_priv *priv);
+struct ipoib_neigh *ipoib_neigh_create(struct ipoib_dev_priv *priv,
+				       const u8 *daddr,
+				       struct ipoib_path *path);
+struct ipoib_path *ipoib_path_get(struct ipoib_dev_priv *priv,
+				  const union ib_gid *gid);
+void ipoib_path_start(struct ipoib_dev_priv *priv, struct ipoib_path *path);
 void ipoib_path_resolved(struct ipoib_path *path, int status,
 			 struct rdma_ah_attr *attr);
 void ipoib_flush_paths(struct ipoib_dev_priv *priv);
-void ipoib_neigh_flush_all(struct ipoib_dev_priv *priv);
 void ipoib_invalidate_paths(struct ipoib_dev_priv *priv);
 struct ipoib_ah *ipoib_create_ah(struct ipoib_dev_priv *priv,
 				 struct rdma_ah_attr *attr);
