@@ -552,6 +552,10 @@ extern unsigned int ipoib_max_paths;
 extern unsigned int ipoib_max_sendonly;
 
 /* main */
+struct workqueue_struct *ipoib_wq_create(struct net_device *dev);
+void ipoib_wq_destroy(struct ipoib_dev_priv *priv);
+int ipoib_shared_wq_init(void);
+void ipoib_shared_wq_exit(void);
 extern struct rtnl_link_ops ipoib_link_ops;
 void ipoib_setup(struct net_device *dev);
 struct net_device *ipoib_alloc_netdev(const char *name);
