@@ -606,16 +606,12 @@ int ipoib_ib_up(struct ipoib_dev_priv *priv);
 void ipoib_ib_down(struct ipoib_dev_priv *priv);
 netdev_tx_t ipoib_send(struct ipoib_dev_priv *priv, struct sk_buff *skb,
 		       struct ipoib_ah *ah, u32 qpn);
-int ipoib_recv_poll(struct napi_struct *napi, int budget);
-void ipoib_rx_refill_work(struct work_struct *work);
 void ipoib_rx_refill_later(struct ipoib_dev_priv *priv);
-int ipoib_send_poll(struct napi_struct *napi, int budget);
-void ipoib_event(struct ib_event_handler *handler, struct ib_event *event);
-void ipoib_flush_gid_work(struct work_struct *work);
-void ipoib_flush_light_work(struct work_struct *work);
-void ipoib_flush_normal_work(struct work_struct *work);
-void ipoib_flush_heavy_work(struct work_struct *work);
-void ipoib_recover_work(struct work_struct *work);
+void ipoib_ib_setup(struct ipoib_dev_priv *priv);
+void ipoib_napi_kick(struct napi_struct *napi);
+void ipoib_flush_setup(struct ipoib_dev_priv *priv);
+void ipoib_flush_start(struct ipoib_dev_priv *priv);
+void ipoib_flush_stop(struct ipoib_dev_priv *priv);
 int ipoib_force_error(struct ipoib_dev_priv *priv, const char *what);
 int ipoib_set_qkey(struct ipoib_dev_priv *priv, u32 qkey);
 int ipoib_tx_prepare(struct ipoib_dev_priv *priv, struct ipoib_tx_buf *tx,

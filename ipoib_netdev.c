@@ -455,11 +455,7 @@ static int ipoib_dev_init(struct net_device *dev)
 	ipoib_build_broadcast(dev->broadcast, priv->pkey);
 	ipoib_set_dev_features(priv);
 
-	if (!test_bit(IPOIB_FLAG_CHILD, &priv->flags)) {
-		INIT_IB_EVENT_HANDLER(&priv->event_handler, priv->ca,
-				      ipoib_event);
-		ib_register_event_handler(&priv->event_handler);
-	}
+	ipoib_flush_start(priv);
 	set_bit(IPOIB_FLAG_INITIALIZED, &priv->flags);
 	return 0;
 
@@ -481,14 +477,8 @@ static void ipoib_dev_uninit(struct net_device *dev)
 
 	ASSERT_RTNL();
 
-	if (!test_bit(IPOIB_FLAG_CHILD, &priv->flags))
-		ib_unregister_event_handler(&priv->event_handler);
-	/* flush tasks see this and give up waiting for rtnl */
-	clear_bit(IPOIB_FLAG_INITIALIZED, &priv->flags);
-	cancel_work_sync(&priv->flush_gid);
-	cancel_work_sync(&priv->flush_light);
-	cancel_work_sync(&priv->flush_normal);
-	cancel_work_sync(&priv->flush_heavy);
+	/* no more flushes; clears IPOIB_FLAG_INITIALIZED */
+	ipoib_flush_stop(priv);
 
 	/* ndo_stop ran already; make sure nothing is left behind */
 	ipoib_ib_down(priv);
@@ -569,16 +559,8 @@ void ipoib_setup(struct net_device *dev)
 	ipoib_mcast_init(priv);
 	ipoib_cm_setup(priv);
 	ipoib_path_setup(priv);
-	INIT_WORK(&priv->recover_task, ipoib_recover_work);
-	INIT_DELAYED_WORK(&priv->rx_refill_task, ipoib_rx_refill_work);
-	INIT_WORK(&priv->flush_gid, ipoib_flush_gid_work);
-	INIT_WORK(&priv->flush_light, ipoib_flush_light_work);
-	INIT_WORK(&priv->flush_normal, ipoib_flush_normal_work);
-	INIT_WORK(&priv->flush_heavy, ipoib_flush_heavy_work);
-	netif_napi_add_weight(dev, &priv->recv_napi, ipoib_recv_poll,
-			      IPOIB_NAPI_WEIGHT);
-	netif_napi_add_weight(dev, &priv->send_napi, ipoib_send_poll,
-			      IPOIB_NAPI_WEIGHT);
+	ipoib_ib_setup(priv);
+	ipoib_flush_setup(priv);
 }
 
 struct net_device *ipoib_alloc_netdev(const char *name)
