@@ -130,6 +130,7 @@ enum {
 };
 
 struct ipoib_dev_priv;
+struct seq_file;
 
 /* Encapsulation header (RFC 4391 section 6). */
 struct ipoib_header {
@@ -508,6 +509,8 @@ struct ipoib_fabric_ops {
 	int (*path_resolve)(struct ipoib_dev_priv *priv, struct ipoib_path *path);
 	/* stop a resolution; on return no completion is running or will run */
 	void (*path_cancel)(struct ipoib_dev_priv *priv, struct ipoib_path *path);
+	/* debugfs <ifname>_path: how a resolved path routes (priv->lock held) */
+	void (*path_show)(struct seq_file *m, struct ipoib_path *path);
 	/*
 	 * Start a join; 0 means ipoib_mcast_join_done() will run (maybe
 	 * again).  Must cope with what a failed earlier join of the same
@@ -725,11 +728,8 @@ enum ipoib_fault_site {
 
 int ipoib_fs_init(void);
 void ipoib_fs_exit(void);
-void ipoib_debugfs_dev_add(struct ipoib_dev_priv *priv);
-void ipoib_debugfs_dev_del(struct ipoib_dev_priv *priv);
 void ipoib_debugfs_init(void);
 void ipoib_debugfs_exit(void);
-struct dentry *ipoib_debugfs_root(void);
 /* 0, or the armed -errno for @priv's next operation at @site (may sleep) */
 int ipoib_fault_inject(struct ipoib_dev_priv *priv,
 		       enum ipoib_fault_site site);
