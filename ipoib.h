@@ -704,6 +704,8 @@ void ipoib_child_setup(struct ipoib_dev_priv *priv,
 		       struct ipoib_dev_priv *ppriv, u16 pkey);
 int ipoib_child_register(struct ipoib_dev_priv *priv,
 			 struct netlink_ext_ack *extack);
+struct ipoib_dev_priv *ipoib_find_sysfs_child(struct ipoib_dev_priv *ppriv,
+					      u16 pkey);
 void ipoib_child_unlink(struct ipoib_dev_priv *priv);
 void ipoib_children_unregister(struct ipoib_dev_priv *ppriv,
 			       struct list_head *kill);
@@ -743,9 +745,6 @@ int ipoib_fault_inject_atomic(struct ipoib_dev_priv *priv,
 /* sysfs and netdev attributes */
 extern const struct attribute_group ipoib_attr_group;
 extern const struct ethtool_ops ipoib_ethtool_ops;
-extern struct device_attribute dev_attr_create_child;
-extern struct device_attribute dev_attr_delete_child;
-extern struct device_attribute dev_attr_parent;
 
 #define ipoib_printk(level, priv, fmt, ...) \
 	netdev_printk(level, (priv)->dev, fmt, ##__VA_ARGS__)
