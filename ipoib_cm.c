@@ -48,7 +48,7 @@
 #define IPOIB_CM_RETRY_COUNT	6
 #define IPOIB_CM_SHUT_GRACE	(2 * HZ) /* flush wait before forcing */
 
-unsigned int ipoib_max_srq_conn_qp __read_mostly = IPOIB_CM_DEF_SRQ_CONN;
+static unsigned int ipoib_max_srq_conn_qp __read_mostly = IPOIB_CM_DEF_SRQ_CONN;
 module_param_named(max_srq_conn_qp, ipoib_max_srq_conn_qp, uint, 0644);
 MODULE_PARM_DESC(max_srq_conn_qp,
 		 "Max passive connected-mode connections with a shared receive queue (default 16384; the device's QP count bounds it too)");

@@ -418,7 +418,7 @@ static unsigned int ipoib_tx_space(struct ipoib_dev_priv *priv)
  * Sends in flight, UD and connected together, never exceed the send queue
  * size: that bounds every ring and the send CQ.
  */
-unsigned int ipoib_tx_budget(struct ipoib_dev_priv *priv)
+static unsigned int ipoib_tx_budget(struct ipoib_dev_priv *priv)
 {
 	int left = ipoib_tx_space(priv) - atomic_read(&priv->cm.tx_inflight);
 
@@ -675,7 +675,7 @@ static void ipoib_drain(struct ipoib_dev_priv *priv)
 	}
 }
 
-int ipoib_ib_dev_open(struct ipoib_dev_priv *priv)
+static int ipoib_ib_dev_open(struct ipoib_dev_priv *priv)
 {
 	unsigned int i;
 	int ret;
@@ -729,7 +729,7 @@ err_rx:
 	return ret;
 }
 
-void ipoib_ib_dev_stop(struct ipoib_dev_priv *priv)
+static void ipoib_ib_dev_stop(struct ipoib_dev_priv *priv)
 {
 	napi_disable(&priv->recv_napi);
 	napi_disable(&priv->send_napi);

@@ -213,7 +213,7 @@ static const struct header_ops ipoib_header_ops = {
 
 /* net_device operations */
 
-void ipoib_set_dev_features(struct ipoib_dev_priv *priv)
+static void ipoib_set_dev_features(struct ipoib_dev_priv *priv)
 {
 	struct net_device *dev = priv->dev;
 
