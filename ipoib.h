@@ -49,19 +49,12 @@
 /* IPOIB_ALEN, IPOIB_ENCAP_LEN and the address layout are in ipoib_addr.h. */
 #define IPOIB_PSEUDO_LEN	20	/* destination address kept in headroom */
 #define IPOIB_HARD_LEN		(IPOIB_ENCAP_LEN + IPOIB_PSEUDO_LEN)
-#define IPOIB_MCAST_QPN		0xffffffu
-#define IPOIB_HWADDR_CM		0x80	/* first address byte: peer does CM */
 
 #define IPOIB_MIN_QUEUE_SIZE	2
 #define IPOIB_MAX_QUEUE_SIZE	8192
-#define IPOIB_DEF_SEND_QUEUE	128
-#define IPOIB_DEF_RECV_QUEUE	256
 
-#define IPOIB_NAPI_WEIGHT	64
 #define IPOIB_NUM_WC		16
 #define IPOIB_MAX_PENDING	8	/* skbs held per unresolved destination */
-#define IPOIB_MAX_BACKOFF	(16 * HZ)
-#define IPOIB_DEFAULT_QKEY	0x00000b1b
 #define IPOIB_REAP_INTERVAL	HZ
 
 /*
@@ -76,10 +69,6 @@
 					     PAGE_SIZE)
 #define IPOIB_CM_RX_SG		(1 + IPOIB_CM_RX_FRAGS)
 #define IPOIB_CM_COPYBREAK	256
-#define IPOIB_CM_NONSRQ_RING	32	/* receives per connection without SRQ */
-#define IPOIB_CM_MAX_NONSRQ	4096	/* max_nonsrq_conn_qp's upper bound */
-#define IPOIB_CM_RX_IDLE	(300 * HZ) /* passive connections reaped after */
-#define IPOIB_CM_RETRY		(10 * HZ) /* wait after a failed connect */
 /* work request IDs of connected-mode buffers carry this bit */
 #define IPOIB_WR_CM		BIT_ULL(32)
 /*
@@ -89,7 +78,6 @@
  */
 #define IPOIB_WR_GEN_SHIFT	40
 #define IPOIB_WR_GEN_MASK	0xffffffu
-#define IPOIB_CM_DEF_SRQ_CONN	16384	/* max_srq_conn_qp by default */
 
 /* priv->flags */
 enum {

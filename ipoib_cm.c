@@ -40,6 +40,11 @@
 
 #include "ipoib.h"
 
+#define IPOIB_CM_NONSRQ_RING	32	/* receives per connection without SRQ */
+#define IPOIB_CM_RX_IDLE	(300 * HZ) /* passive connections reaped after */
+#define IPOIB_CM_RETRY		(10 * HZ) /* wait after a failed connect */
+#define IPOIB_CM_DEF_SRQ_CONN	16384	/* max_srq_conn_qp by default */
+
 /* RFC 4755: service ID of the connection to a peer's UD QP */
 #define IPOIB_CM_IETF_ID	0x1000000000000000ULL
 #define IPOIB_CM_RESP_TIMEOUT	20	/* 4.096 us * 2^20, about 4 s */

@@ -27,6 +27,8 @@
 
 #include "ipoib.h"
 
+#define IPOIB_DEFAULT_QKEY	0x00000b1b
+
 #define IPOIB_ROCE_HOP_LIMIT	64
 /*
  * 4.096 us * 2^18, about a second: the RDMA CM assumes a quarter, which

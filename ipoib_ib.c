@@ -16,6 +16,8 @@
 
 #include "ipoib.h"
 
+#define IPOIB_NAPI_WEIGHT	64
+
 /*
  * Hardware calls completion handlers from interrupts; software devices
  * such as rxe call them from a work item, where a raised softirq would

@@ -13,6 +13,10 @@
 
 #include "ipoib.h"
 
+#define IPOIB_DEF_SEND_QUEUE	128
+#define IPOIB_DEF_RECV_QUEUE	256
+#define IPOIB_CM_MAX_NONSRQ	4096	/* max_nonsrq_conn_qp's upper bound */
+
 MODULE_AUTHOR("The ib_ipoib project");
 MODULE_DESCRIPTION("IP over InfiniBand for InfiniBand and RoCE ports");
 MODULE_LICENSE("GPL");

@@ -19,6 +19,9 @@
 
 #include "ipoib.h"
 
+#define IPOIB_MCAST_QPN		0xffffffu
+#define IPOIB_MAX_BACKOFF	(16 * HZ)
+
 bool ipoib_mcast_is_broadcast(struct ipoib_dev_priv *priv,
 			      const struct ipoib_mcast *mcast)
 {

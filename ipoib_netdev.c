@@ -14,6 +14,8 @@
 
 #include "ipoib.h"
 
+#define IPOIB_HWADDR_CM		0x80	/* first address byte: peer does CM */
+
 /*
  * Take rtnl from a work item of @priv, giving up once IPOIB_FLAG_OPER_UP is
  * clear: whoever clears it may be holding rtnl while it waits for us.
