@@ -46,26 +46,15 @@
 #define DRV_VERSION	"0.3.0"
 #endif
 
-/* 20-byte hardware address: flags+QPN (4 bytes), then the port GID (16). */
-#define IPOIB_ALEN		INFINIBAND_ALEN
-#define IPOIB_ENCAP_LEN		4	/* ethertype + reserved */
+/* IPOIB_ALEN, IPOIB_ENCAP_LEN and the address layout are in ipoib_addr.h. */
 #define IPOIB_PSEUDO_LEN	20	/* destination address kept in headroom */
 #define IPOIB_HARD_LEN		(IPOIB_ENCAP_LEN + IPOIB_PSEUDO_LEN)
-#define IPOIB_GRH_LEN		40
-#define IPOIB_QPN_MASK		0xffffffu
-#define IPOIB_MCAST_QPN		0xffffffu
-#define IPOIB_HWADDR_CM		0x80	/* first address byte: peer does CM */
 
 #define IPOIB_MIN_QUEUE_SIZE	2
 #define IPOIB_MAX_QUEUE_SIZE	8192
-#define IPOIB_DEF_SEND_QUEUE	128
-#define IPOIB_DEF_RECV_QUEUE	256
 
-#define IPOIB_NAPI_WEIGHT	64
 #define IPOIB_NUM_WC		16
 #define IPOIB_MAX_PENDING	8	/* skbs held per unresolved destination */
-#define IPOIB_MAX_BACKOFF	(16 * HZ)
-#define IPOIB_DEFAULT_QKEY	0x00000b1b
 #define IPOIB_REAP_INTERVAL	HZ
 
 /*
@@ -80,10 +69,6 @@
 					     PAGE_SIZE)
 #define IPOIB_CM_RX_SG		(1 + IPOIB_CM_RX_FRAGS)
 #define IPOIB_CM_COPYBREAK	256
-#define IPOIB_CM_NONSRQ_RING	32	/* receives per connection without SRQ */
-#define IPOIB_CM_MAX_NONSRQ	4096	/* max_nonsrq_conn_qp's upper bound */
-#define IPOIB_CM_RX_IDLE	(300 * HZ) /* passive connections reaped after */
-#define IPOIB_CM_RETRY		(10 * HZ) /* wait after a failed connect */
 /* work request IDs of connected-mode buffers carry this bit */
 #define IPOIB_WR_CM		BIT_ULL(32)
 /*
@@ -93,7 +78,6 @@
  */
 #define IPOIB_WR_GEN_SHIFT	40
 #define IPOIB_WR_GEN_MASK	0xffffffu
-#define IPOIB_CM_DEF_SRQ_CONN	16384	/* max_srq_conn_qp by default */
 
 /* priv->flags */
 enum {
@@ -130,6 +114,7 @@ enum {
 };
 
 struct ipoib_dev_priv;
+struct seq_file;
 
 /* Encapsulation header (RFC 4391 section 6). */
 struct ipoib_header {
@@ -275,6 +260,19 @@ struct ipoib_neigh {
 	unsigned long alive;		/* jiffies of the last send */
 	bool dead;			/* unhashed; under priv->lock */
 	struct rcu_head rcu;
+};
+
+/*
+ * priv->neigh_table: keyed by the whole 20-byte address, so peers that
+ * differ only in QPN (children on one port) or only in GID never collide.
+ * Here rather than in ipoib_path.c so the KUnit suite tests these very
+ * parameters.
+ */
+static const struct rhashtable_params ipoib_neigh_params __maybe_unused = {
+	.key_len = IPOIB_ALEN,
+	.key_offset = offsetof(struct ipoib_neigh, daddr),
+	.head_offset = offsetof(struct ipoib_neigh, node),
+	.automatic_shrinking = true,
 };
 
 struct ipoib_fabric_ops;
@@ -495,6 +493,8 @@ struct ipoib_fabric_ops {
 	int (*path_resolve)(struct ipoib_dev_priv *priv, struct ipoib_path *path);
 	/* stop a resolution; on return no completion is running or will run */
 	void (*path_cancel)(struct ipoib_dev_priv *priv, struct ipoib_path *path);
+	/* debugfs <ifname>_path: how a resolved path routes (priv->lock held) */
+	void (*path_show)(struct seq_file *m, struct ipoib_path *path);
 	/*
 	 * Start a join; 0 means ipoib_mcast_join_done() will run (maybe
 	 * again).  Must cope with what a failed earlier join of the same
@@ -522,92 +522,11 @@ struct ipoib_fabric_ops {
 				  const union ib_gid *mgid);
 };
 
-extern const struct ipoib_fabric_ops ipoib_fabric_ib_ops;
-extern const struct ipoib_fabric_ops ipoib_fabric_roce_ops;
-int ipoib_fabric_ib_register(void);
-void ipoib_fabric_ib_unregister(void);
-
-extern struct workqueue_struct *ipoib_flush_wq;
-extern int ipoib_sendq_size;
-extern int ipoib_recvq_size;
-extern int ipoib_debug_level;
-extern int ipoib_mcast_debug_level;
-extern int ipoib_max_nonsrq_conn_qp;
-extern unsigned int ipoib_max_srq_conn_qp;
-extern unsigned int ipoib_max_neighs;
-extern unsigned int ipoib_max_paths;
-extern unsigned int ipoib_max_sendonly;
-
-/* main */
-extern struct rtnl_link_ops ipoib_link_ops;
-void ipoib_setup(struct net_device *dev);
-struct net_device *ipoib_alloc_netdev(const char *name);
-bool ipoib_is_ipoib_dev(const struct net_device *dev);
-struct net_device *ipoib_create_netdev(struct ib_device *ca, u32 port,
-				       const char *name, u16 pkey,
-				       struct ipoib_dev_priv *parent);
-bool ipoib_rtnl_lock_or_bail(struct ipoib_dev_priv *priv);
-void ipoib_path_resolved(struct ipoib_path *path, int status,
-			 struct rdma_ah_attr *attr);
-void ipoib_flush_paths(struct ipoib_dev_priv *priv);
-void ipoib_neigh_flush_all(struct ipoib_dev_priv *priv);
-void ipoib_invalidate_paths(struct ipoib_dev_priv *priv);
-struct ipoib_ah *ipoib_create_ah(struct ipoib_dev_priv *priv,
-				 struct rdma_ah_attr *attr);
-void ipoib_ah_release(struct kref *ref);
-void ipoib_reap_dead_ahs(struct ipoib_dev_priv *priv, bool all);
-void ipoib_set_dev_features(struct ipoib_dev_priv *priv);
-void ipoib_update_sg_feature(struct ipoib_dev_priv *priv);
-int ipoib_apply_mtu(struct ipoib_dev_priv *priv);
-
-static inline void ipoib_put_ah(struct ipoib_ah *ah)
-{
-	kref_put(&ah->ref, ipoib_ah_release);
-}
-
 static inline struct ipoib_dev_priv *ipoib_priv(const struct net_device *dev)
 {
 	return netdev_priv(dev);
 }
 
-/* ib (transport, data path, flushes) */
-int ipoib_transport_init(struct ipoib_dev_priv *priv, unsigned int recvq_size,
-			 unsigned int sendq_size);
-int ipoib_resize_rings(struct ipoib_dev_priv *priv, unsigned int recvq_size,
-		       unsigned int sendq_size, struct netlink_ext_ack *extack);
-void ipoib_set_dev_addr(struct ipoib_dev_priv *priv);
-void ipoib_transport_cleanup(struct ipoib_dev_priv *priv);
-int ipoib_ib_dev_open(struct ipoib_dev_priv *priv);
-void ipoib_ib_dev_stop(struct ipoib_dev_priv *priv);
-int ipoib_ib_up(struct ipoib_dev_priv *priv);
-void ipoib_ib_down(struct ipoib_dev_priv *priv);
-netdev_tx_t ipoib_send(struct ipoib_dev_priv *priv, struct sk_buff *skb,
-		       struct ipoib_ah *ah, u32 qpn);
-int ipoib_recv_poll(struct napi_struct *napi, int budget);
-void ipoib_rx_refill_work(struct work_struct *work);
-void ipoib_rx_refill_later(struct ipoib_dev_priv *priv);
-int ipoib_send_poll(struct napi_struct *napi, int budget);
-void ipoib_event(struct ib_event_handler *handler, struct ib_event *event);
-void ipoib_flush_gid_work(struct work_struct *work);
-void ipoib_flush_light_work(struct work_struct *work);
-void ipoib_flush_normal_work(struct work_struct *work);
-void ipoib_flush_heavy_work(struct work_struct *work);
-void ipoib_recover_work(struct work_struct *work);
-int ipoib_force_error(struct ipoib_dev_priv *priv, const char *what);
-int ipoib_set_qkey(struct ipoib_dev_priv *priv, u32 qkey);
-int ipoib_tx_prepare(struct ipoib_dev_priv *priv, struct ipoib_tx_buf *tx,
-		     struct sk_buff *skb);
-void ipoib_tx_unmap(struct ipoib_dev_priv *priv, struct ipoib_tx_buf *tx);
-void ipoib_tx_maybe_stop(struct ipoib_dev_priv *priv);
-void ipoib_tx_maybe_wake(struct ipoib_dev_priv *priv);
-unsigned int ipoib_tx_budget(struct ipoib_dev_priv *priv);
-void ipoib_rx_pass_up(struct ipoib_dev_priv *priv, struct sk_buff *skb);
-unsigned int ipoib_mtu_limit(struct ipoib_dev_priv *priv);
-void ipoib_update_max_mtu(struct ipoib_dev_priv *priv);
-int ipoib_set_mode(struct ipoib_dev_priv *priv, bool connected,
-		   struct netlink_ext_ack *extack);
-
-/* connected mode */
 static inline bool ipoib_cm_admin(const struct ipoib_dev_priv *priv)
 {
 	return test_bit(IPOIB_FLAG_ADMIN_CM, &priv->flags);
@@ -634,6 +553,91 @@ static inline bool ipoib_wr_stale(struct ipoib_dev_priv *priv, u64 wr_id)
 	return true;
 }
 
+/* ipoib_main.c: module parameters, the flush workqueue */
+extern struct workqueue_struct *ipoib_flush_wq;
+extern int ipoib_sendq_size;
+extern int ipoib_recvq_size;
+extern int ipoib_debug_level;
+extern int ipoib_mcast_debug_level;
+extern int ipoib_max_nonsrq_conn_qp;
+extern unsigned int ipoib_max_neighs;
+extern unsigned int ipoib_max_paths;
+extern unsigned int ipoib_max_sendonly;
+
+/* ipoib_netdev.c: the net_device, its ops, MTU and mode */
+void ipoib_setup(struct net_device *dev);
+struct net_device *ipoib_alloc_netdev(const char *name);
+struct net_device *ipoib_create_netdev(struct ib_device *ca, u32 port,
+				       const char *name, u16 pkey,
+				       struct ipoib_dev_priv *parent);
+bool ipoib_is_ipoib_dev(const struct net_device *dev);
+bool ipoib_rtnl_lock_or_bail(struct ipoib_dev_priv *priv);
+void ipoib_set_dev_addr(struct ipoib_dev_priv *priv);
+void ipoib_update_sg_feature(struct ipoib_dev_priv *priv);
+unsigned int ipoib_mtu_limit(struct ipoib_dev_priv *priv);
+void ipoib_update_max_mtu(struct ipoib_dev_priv *priv);
+int ipoib_apply_mtu(struct ipoib_dev_priv *priv);
+int ipoib_set_mode(struct ipoib_dev_priv *priv, bool connected,
+		   struct netlink_ext_ack *extack);
+
+/* ipoib_wq.c (ipoib_wq_control.c in the control build): workqueues */
+struct workqueue_struct *ipoib_wq_create(struct net_device *dev);
+void ipoib_wq_destroy(struct ipoib_dev_priv *priv);
+int ipoib_shared_wq_init(void);
+void ipoib_shared_wq_exit(void);
+
+/* ipoib_path.c: address handles, neighbours, paths */
+void ipoib_path_setup(struct ipoib_dev_priv *priv);
+struct ipoib_ah *ipoib_create_ah(struct ipoib_dev_priv *priv,
+				 struct rdma_ah_attr *attr);
+void ipoib_ah_release(struct kref *ref);
+void ipoib_reap_dead_ahs(struct ipoib_dev_priv *priv, bool all);
+struct ipoib_neigh *ipoib_neigh_create(struct ipoib_dev_priv *priv,
+				       const u8 *daddr,
+				       struct ipoib_path *path);
+struct ipoib_path *ipoib_path_get(struct ipoib_dev_priv *priv,
+				  const union ib_gid *gid);
+void ipoib_path_start(struct ipoib_dev_priv *priv, struct ipoib_path *path);
+void ipoib_path_resolved(struct ipoib_path *path, int status,
+			 struct rdma_ah_attr *attr);
+void ipoib_invalidate_paths(struct ipoib_dev_priv *priv);
+void ipoib_flush_paths(struct ipoib_dev_priv *priv);
+
+static inline void ipoib_put_ah(struct ipoib_ah *ah)
+{
+	kref_put(&ah->ref, ipoib_ah_release);
+}
+
+/* ipoib_verbs.c: PD, CQs, QP and rings */
+int ipoib_transport_init(struct ipoib_dev_priv *priv, unsigned int recvq_size,
+			 unsigned int sendq_size);
+void ipoib_transport_cleanup(struct ipoib_dev_priv *priv);
+int ipoib_resize_rings(struct ipoib_dev_priv *priv, unsigned int recvq_size,
+		       unsigned int sendq_size, struct netlink_ext_ack *extack);
+
+/* ipoib_ib.c: the data path, the QP up and down */
+void ipoib_ib_setup(struct ipoib_dev_priv *priv);
+void ipoib_napi_kick(struct napi_struct *napi);
+void ipoib_rx_pass_up(struct ipoib_dev_priv *priv, struct sk_buff *skb);
+void ipoib_rx_refill_later(struct ipoib_dev_priv *priv);
+int ipoib_tx_prepare(struct ipoib_dev_priv *priv, struct ipoib_tx_buf *tx,
+		     struct sk_buff *skb);
+void ipoib_tx_unmap(struct ipoib_dev_priv *priv, struct ipoib_tx_buf *tx);
+void ipoib_tx_maybe_stop(struct ipoib_dev_priv *priv);
+void ipoib_tx_maybe_wake(struct ipoib_dev_priv *priv);
+netdev_tx_t ipoib_send(struct ipoib_dev_priv *priv, struct sk_buff *skb,
+		       struct ipoib_ah *ah, u32 qpn);
+int ipoib_set_qkey(struct ipoib_dev_priv *priv, u32 qkey);
+int ipoib_ib_up(struct ipoib_dev_priv *priv);
+void ipoib_ib_down(struct ipoib_dev_priv *priv);
+int ipoib_force_error(struct ipoib_dev_priv *priv, const char *what);
+
+/* ipoib_flush.c: IB events and flush tasks */
+void ipoib_flush_setup(struct ipoib_dev_priv *priv);
+void ipoib_flush_start(struct ipoib_dev_priv *priv);
+void ipoib_flush_stop(struct ipoib_dev_priv *priv);
+
+/* ipoib_cm.c: connected mode */
 void ipoib_cm_setup(struct ipoib_dev_priv *priv);
 unsigned int ipoib_cm_recv_cq_extra(struct ipoib_dev_priv *priv,
 				    unsigned int recvq_size,
@@ -660,7 +664,7 @@ void ipoib_cm_reap(struct ipoib_dev_priv *priv);
 void ipoib_cm_too_big(struct ipoib_dev_priv *priv, struct sk_buff *skb,
 		      unsigned int mtu);
 
-/* multicast */
+/* ipoib_multicast.c: multicast groups */
 void ipoib_mcast_init(struct ipoib_dev_priv *priv);
 void ipoib_mcast_start(struct ipoib_dev_priv *priv);
 void ipoib_mcast_stop(struct ipoib_dev_priv *priv);
@@ -669,25 +673,35 @@ void ipoib_mcast_send(struct ipoib_dev_priv *priv, u8 *daddr,
 		      struct sk_buff *skb);
 void ipoib_mcast_join_done(struct ipoib_mcast *mcast, int status,
 			   const struct ipoib_mcast_params *params);
-void ipoib_mcast_restart_work(struct work_struct *work);
-void ipoib_mcast_join_work(struct work_struct *work);
-void ipoib_carrier_on_work(struct work_struct *work);
 bool ipoib_mcast_is_broadcast(struct ipoib_dev_priv *priv,
 			      const struct ipoib_mcast *mcast);
 void ipoib_mcast_rejoin(struct ipoib_dev_priv *priv);
 void ipoib_mcast_reap_sendonly(struct ipoib_dev_priv *priv);
 
-/* child interfaces */
+/* ipoib_fabric_ib.c and ipoib_fabric_roce.c: the fabric back ends */
+extern const struct ipoib_fabric_ops ipoib_fabric_ib_ops;
+extern const struct ipoib_fabric_ops ipoib_fabric_roce_ops;
+int ipoib_fabric_ib_register(void);
+void ipoib_fabric_ib_unregister(void);
+
+/* ipoib_child.c: P_Key child interfaces */
 void ipoib_child_setup(struct ipoib_dev_priv *priv,
 		       struct ipoib_dev_priv *ppriv, u16 pkey);
 int ipoib_child_register(struct ipoib_dev_priv *priv,
 			 struct netlink_ext_ack *extack);
+struct ipoib_dev_priv *ipoib_find_sysfs_child(struct ipoib_dev_priv *ppriv,
+					      u16 pkey);
 void ipoib_child_unlink(struct ipoib_dev_priv *priv);
 void ipoib_children_unregister(struct ipoib_dev_priv *ppriv,
 			       struct list_head *kill);
 void ipoib_children_set_up(struct ipoib_dev_priv *ppriv, bool up);
 
-/* debugfs and fault injection (ipoib_fault.c) */
+/* ipoib_netlink.c, ipoib_sysfs.c, ipoib_ethtool.c: user interfaces */
+extern struct rtnl_link_ops ipoib_link_ops;
+extern const struct attribute_group ipoib_attr_group;
+extern const struct ethtool_ops ipoib_ethtool_ops;
+
+/* ipoib_debugfs.c: debugfs files and fault injection */
 enum ipoib_fault_site {
 	IPOIB_FAULT_MCAST_JOIN,
 	IPOIB_FAULT_PATH,
@@ -704,13 +718,10 @@ enum ipoib_fault_site {
 	IPOIB_FAULT_NR,
 };
 
-int ipoib_fs_init(void);
-void ipoib_fs_exit(void);
-void ipoib_debugfs_dev_add(struct ipoib_dev_priv *priv);
-void ipoib_debugfs_dev_del(struct ipoib_dev_priv *priv);
 void ipoib_debugfs_init(void);
 void ipoib_debugfs_exit(void);
-struct dentry *ipoib_debugfs_root(void);
+int ipoib_fs_init(void);
+void ipoib_fs_exit(void);
 /* 0, or the armed -errno for @priv's next operation at @site (may sleep) */
 int ipoib_fault_inject(struct ipoib_dev_priv *priv,
 		       enum ipoib_fault_site site);
@@ -721,15 +732,6 @@ int ipoib_fault_take(struct ipoib_dev_priv *priv, enum ipoib_fault_site site,
 int ipoib_fault_inject_atomic(struct ipoib_dev_priv *priv,
 			      enum ipoib_fault_site site);
 
-/* sysfs and netdev attributes */
-extern const struct attribute_group ipoib_attr_group;
-extern const struct ethtool_ops ipoib_ethtool_ops;
-extern struct device_attribute dev_attr_create_child;
-extern struct device_attribute dev_attr_delete_child;
-extern struct device_attribute dev_attr_parent;
-
-#define ipoib_printk(level, priv, fmt, ...) \
-	netdev_printk(level, (priv)->dev, fmt, ##__VA_ARGS__)
 #define ipoib_warn(priv, fmt, ...) netdev_warn((priv)->dev, fmt, ##__VA_ARGS__)
 #define ipoib_dbg(priv, fmt, ...)					\
 	do {								\

@@ -40,6 +40,11 @@
 
 #include "ipoib.h"
 
+#define IPOIB_CM_NONSRQ_RING	32	/* receives per connection without SRQ */
+#define IPOIB_CM_RX_IDLE	(300 * HZ) /* passive connections reaped after */
+#define IPOIB_CM_RETRY		(10 * HZ) /* wait after a failed connect */
+#define IPOIB_CM_DEF_SRQ_CONN	16384	/* max_srq_conn_qp by default */
+
 /* RFC 4755: service ID of the connection to a peer's UD QP */
 #define IPOIB_CM_IETF_ID	0x1000000000000000ULL
 #define IPOIB_CM_RESP_TIMEOUT	20	/* 4.096 us * 2^20, about 4 s */
@@ -48,7 +53,7 @@
 #define IPOIB_CM_RETRY_COUNT	6
 #define IPOIB_CM_SHUT_GRACE	(2 * HZ) /* flush wait before forcing */
 
-unsigned int ipoib_max_srq_conn_qp __read_mostly = IPOIB_CM_DEF_SRQ_CONN;
+static unsigned int ipoib_max_srq_conn_qp __read_mostly = IPOIB_CM_DEF_SRQ_CONN;
 module_param_named(max_srq_conn_qp, ipoib_max_srq_conn_qp, uint, 0644);
 MODULE_PARM_DESC(max_srq_conn_qp,
 		 "Max passive connected-mode connections with a shared receive queue (default 16384; the device's QP count bounds it too)");

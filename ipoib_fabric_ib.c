@@ -10,6 +10,7 @@
 #include <linux/completion.h>
 #include <linux/if_infiniband.h>
 #include <linux/netdevice.h>
+#include <linux/seq_file.h>
 #include <linux/spinlock.h>
 #include <rdma/ib_cache.h>
 #include <rdma/ib_sa.h>
@@ -452,6 +453,15 @@ static u32 ipoib_sa_link_speed(struct ipoib_dev_priv *priv)
 	return width > 0 ? lane * width : SPEED_UNKNOWN;
 }
 
+/* debugfs <ifname>_path: the resolved route (priv->lock held) */
+static void ipoib_sa_path_show(struct seq_file *m, struct ipoib_path *path)
+{
+	seq_printf(m, "  DLID: 0x%04x  SL: %u  rate: %u\n",
+		   be32_to_cpu(sa_path_get_dlid(&path->fab.ib.rec)),
+		   path->fab.ib.rec.sl,
+		   ib_rate_to_mbps(path->fab.ib.rec.rate));
+}
+
 const struct ipoib_fabric_ops ipoib_fabric_ib_ops = {
 	.name			= "infiniband",
 	.init			= ipoib_sa_init,
@@ -459,6 +469,7 @@ const struct ipoib_fabric_ops ipoib_fabric_ib_ops = {
 	.port_query		= ipoib_sa_port_query,
 	.path_resolve		= ipoib_sa_path_resolve,
 	.path_cancel		= ipoib_sa_path_cancel,
+	.path_show		= ipoib_sa_path_show,
 	.cm_path		= ipoib_sa_cm_path,
 	.mcast_join		= ipoib_sa_mcast_join,
 	.mcast_leave		= ipoib_sa_mcast_leave,

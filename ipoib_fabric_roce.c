@@ -19,12 +19,15 @@
 
 #include <linux/ethtool.h>
 #include <linux/rtnetlink.h>
+#include <linux/seq_file.h>
 #include <net/addrconf.h>
 #include <net/if_inet6.h>
 #include <rdma/ib_addr.h>
 #include <rdma/ib_cache.h>
 
 #include "ipoib.h"
+
+#define IPOIB_DEFAULT_QKEY	0x00000b1b
 
 #define IPOIB_ROCE_HOP_LIMIT	64
 /*
@@ -272,11 +275,18 @@ static u32 ipoib_roce_link_speed(struct ipoib_dev_priv *priv)
 	return speed;
 }
 
+/* debugfs <ifname>_path: the resolved route (priv->lock held) */
+static void ipoib_roce_path_show(struct seq_file *m, struct ipoib_path *path)
+{
+	seq_puts(m, "  route:      RoCE, MAC from the GID\n");
+}
+
 const struct ipoib_fabric_ops ipoib_fabric_roce_ops = {
 	.name			= "roce",
 	.port_query		= ipoib_roce_port_query,
 	.path_resolve		= ipoib_roce_path_resolve,
 	.path_cancel		= ipoib_roce_path_cancel,
+	.path_show		= ipoib_roce_path_show,
 	.cm_path		= ipoib_roce_cm_path,
 	.mcast_join		= ipoib_roce_mcast_join,
 	.mcast_leave		= ipoib_roce_mcast_leave,

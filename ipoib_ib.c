@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * ib_ipoib: the UD transport (PD, CQs, QP, rings), the data path, and the
- * flush tasks raised by IB events.
+ * ib_ipoib: the data path: receive and send rings and their NAPI pollers,
+ * and bringing the UD QP up and down (open, stop, drain, the reopen after
+ * a QP or CQ error).  The verbs objects themselves are in ipoib_verbs.c.
  */
 
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
@@ -15,19 +16,14 @@
 
 #include "ipoib.h"
 
-enum ipoib_flush_level {
-	IPOIB_FLUSH_GID,	/* only if our own GID or P_Key changed */
-	IPOIB_FLUSH_LIGHT,
-	IPOIB_FLUSH_NORMAL,
-	IPOIB_FLUSH_HEAVY,
-};
+#define IPOIB_NAPI_WEIGHT	64
 
 /*
  * Hardware calls completion handlers from interrupts; software devices
  * such as rxe call them from a work item, where a raised softirq would
  * wait for the next interrupt.  Run it when bottom halves are re-enabled.
  */
-static void ipoib_napi_kick(struct napi_struct *napi)
+void ipoib_napi_kick(struct napi_struct *napi)
 {
 	if (!in_task() || irqs_disabled()) {
 		napi_schedule(napi);
@@ -36,243 +32,6 @@ static void ipoib_napi_kick(struct napi_struct *napi)
 	local_bh_disable();
 	napi_schedule(napi);
 	local_bh_enable();
-}
-
-static void ipoib_recv_cq_event(struct ib_cq *cq, void *ctx)
-{
-	struct ipoib_dev_priv *priv = ctx;
-
-	ipoib_napi_kick(&priv->recv_napi);
-}
-
-static void ipoib_send_cq_event(struct ib_cq *cq, void *ctx)
-{
-	struct ipoib_dev_priv *priv = ctx;
-
-	ipoib_napi_kick(&priv->send_napi);
-}
-
-/*
- * An error event on our QP or a CQ: the device stopped them and traffic
- * would stay stopped.  Reopen the interface from its own workqueue; the
- * handlers may run in interrupt context.  Events from a transport that a
- * ring resize already replaced are ignored.
- */
-static void ipoib_schedule_recovery(struct ipoib_dev_priv *priv,
-				    enum ib_event_type event)
-{
-	WRITE_ONCE(priv->recover_event, event);
-	queue_work(priv->wq, &priv->recover_task);
-}
-
-static void ipoib_qp_event(struct ib_event *event, void *ctx)
-{
-	struct ipoib_dev_priv *priv = ctx;
-
-	switch (event->event) {
-	case IB_EVENT_QP_FATAL:
-	case IB_EVENT_QP_REQ_ERR:
-	case IB_EVENT_QP_ACCESS_ERR:
-		if (event->element.qp == READ_ONCE(priv->qp))
-			ipoib_schedule_recovery(priv, event->event);
-		break;
-	default:
-		ipoib_dbg(priv, "QP event %s\n", ib_event_msg(event->event));
-		break;
-	}
-}
-
-static void ipoib_cq_event(struct ib_event *event, void *ctx)
-{
-	struct ipoib_dev_priv *priv = ctx;
-	struct ib_cq *cq = event->element.cq;
-
-	if (event->event == IB_EVENT_CQ_ERR &&
-	    (cq == READ_ONCE(priv->recv_cq) || cq == READ_ONCE(priv->send_cq)))
-		ipoib_schedule_recovery(priv, event->event);
-}
-
-/* PD, CQs, a UD QP left in RESET, and the two rings. */
-int ipoib_transport_init(struct ipoib_dev_priv *priv, unsigned int recvq_size,
-			 unsigned int sendq_size)
-{
-	struct ib_qp_init_attr qp_attr = {
-		.event_handler = ipoib_qp_event,
-		.qp_context = priv,
-		.qp_type = IB_QPT_UD,
-		.sq_sig_type = IB_SIGNAL_ALL_WR,
-	};
-	struct ib_cq_init_attr cq_attr = {};
-	struct ib_device *ca = priv->ca;
-	unsigned int i, srq_size, nonsrq_max;
-	int ret;
-
-	priv->sendq_size = sendq_size;
-	priv->recvq_size = recvq_size;
-
-	priv->rx_ring = kvcalloc(priv->recvq_size, sizeof(*priv->rx_ring),
-				 GFP_KERNEL);
-	if (!priv->rx_ring)
-		return -ENOMEM;
-	priv->tx_ring = kvcalloc(priv->sendq_size, sizeof(*priv->tx_ring),
-				 GFP_KERNEL);
-	if (!priv->tx_ring) {
-		ret = -ENOMEM;
-		goto err_rx_ring;
-	}
-
-	priv->pd = ib_alloc_pd(ca, 0);
-	if (IS_ERR(priv->pd)) {
-		ret = PTR_ERR(priv->pd);
-		goto err_tx_ring;
-	}
-
-	/* connected-mode receives complete here too */
-	cq_attr.cqe = priv->recvq_size +
-		      ipoib_cm_recv_cq_extra(priv, priv->recvq_size, &srq_size,
-					     &nonsrq_max);
-	ret = ipoib_fault_inject(priv, IPOIB_FAULT_CQ_CREATE);
-	priv->recv_cq = ret ? ERR_PTR(ret) :
-		ib_create_cq(ca, ipoib_recv_cq_event, ipoib_cq_event, priv,
-			     &cq_attr);
-	if (IS_ERR(priv->recv_cq)) {
-		ret = PTR_ERR(priv->recv_cq);
-		goto err_pd;
-	}
-	/* a new CQ (ethtool -G) keeps the moderation ethtool -c reports */
-	if (priv->rx_coal_usecs || priv->rx_coal_frames) {
-		ret = rdma_set_cq_moderation(priv->recv_cq,
-					     priv->rx_coal_frames,
-					     priv->rx_coal_usecs);
-		if (ret)
-			goto err_recv_cq;
-	}
-
-	cq_attr.cqe = priv->sendq_size;
-	ret = ipoib_fault_inject(priv, IPOIB_FAULT_CQ_CREATE);
-	priv->send_cq = ret ? ERR_PTR(ret) :
-		ib_create_cq(ca, ipoib_send_cq_event, ipoib_cq_event, priv,
-			     &cq_attr);
-	if (IS_ERR(priv->send_cq)) {
-		ret = PTR_ERR(priv->send_cq);
-		goto err_recv_cq;
-	}
-
-	qp_attr.send_cq = priv->send_cq;
-	qp_attr.recv_cq = priv->recv_cq;
-	qp_attr.cap.max_send_wr = priv->sendq_size;
-	qp_attr.cap.max_recv_wr = priv->recvq_size;
-	qp_attr.cap.max_send_sge = min_t(u32, ca->attrs.max_send_sge,
-					 MAX_SKB_FRAGS + 1);
-	qp_attr.cap.max_recv_sge = 1;
-	ret = ipoib_fault_inject(priv, IPOIB_FAULT_QP_CREATE);
-	priv->qp = ret ? ERR_PTR(ret) : ib_create_qp(priv->pd, &qp_attr);
-	if (IS_ERR(priv->qp)) {
-		ret = PTR_ERR(priv->qp);
-		goto err_send_cq;
-	}
-	priv->max_send_sge = qp_attr.cap.max_send_sge;
-
-	priv->rx_sge.lkey = priv->pd->local_dma_lkey;
-	priv->rx_wr.sg_list = &priv->rx_sge;
-	priv->rx_wr.num_sge = 1;
-
-	for (i = 0; i < ARRAY_SIZE(priv->tx_sge); i++)
-		priv->tx_sge[i].lkey = priv->pd->local_dma_lkey;
-	priv->tx_wr.wr.opcode = IB_WR_SEND;
-	priv->tx_wr.wr.send_flags = IB_SEND_SIGNALED;
-	priv->tx_wr.wr.sg_list = priv->tx_sge;
-	/* connected mode sizes its receives to this CQ */
-	priv->cm.srq_size = srq_size;
-	priv->cm.nonsrq_max = nonsrq_max;
-	return 0;
-
-err_send_cq:
-	ib_destroy_cq(priv->send_cq);
-err_recv_cq:
-	ib_destroy_cq(priv->recv_cq);
-err_pd:
-	ib_dealloc_pd(priv->pd);
-err_tx_ring:
-	kvfree(priv->tx_ring);
-err_rx_ring:
-	kvfree(priv->rx_ring);
-	return ret;
-}
-
-void ipoib_transport_cleanup(struct ipoib_dev_priv *priv)
-{
-	ib_destroy_qp(priv->qp);
-	ib_destroy_cq(priv->send_cq);
-	ib_destroy_cq(priv->recv_cq);
-	/* every address handle on this PD was destroyed by the final reap */
-	WARN_ONCE(atomic_read(&priv->ah_count),
-		  "%s: %d address handles outlive their PD\n",
-		  priv->dev->name, atomic_read(&priv->ah_count));
-	ib_dealloc_pd(priv->pd);
-	kvfree(priv->tx_ring);
-	kvfree(priv->rx_ring);
-}
-
-/* What ipoib_transport_init() sets up, to keep the old one during a resize. */
-struct ipoib_transport {
-	struct ib_pd *pd;
-	struct ib_cq *recv_cq, *send_cq;
-	struct ib_qp *qp;
-	struct ipoib_rx_buf *rx_ring;
-	struct ipoib_tx_buf *tx_ring;
-	unsigned int recvq_size, sendq_size, max_send_sge;
-};
-
-static void ipoib_transport_swap(struct ipoib_dev_priv *priv,
-				 struct ipoib_transport *t)
-{
-	swap(priv->pd, t->pd);
-	swap(priv->recv_cq, t->recv_cq);
-	swap(priv->send_cq, t->send_cq);
-	swap(priv->qp, t->qp);
-	swap(priv->rx_ring, t->rx_ring);
-	swap(priv->tx_ring, t->tx_ring);
-	swap(priv->recvq_size, t->recvq_size);
-	swap(priv->sendq_size, t->sendq_size);
-	swap(priv->max_send_sge, t->max_send_sge);
-}
-
-/*
- * ethtool -G: new rings need a new QP.  The new transport is built while
- * the old one still exists, so a failure leaves everything as it was.  The
- * QPN, and with it the hardware address, changes: peers learn the new one
- * from the gratuitous ARP / unsolicited NA sent once the carrier is back.
- * Called with rtnl held.
- */
-int ipoib_resize_rings(struct ipoib_dev_priv *priv, unsigned int recvq_size,
-		       unsigned int sendq_size, struct netlink_ext_ack *extack)
-{
-	struct ipoib_transport parked = {};
-	int ret;
-
-	ASSERT_RTNL();
-	ipoib_ib_down(priv);
-
-	/* park the current transport and build the new one in its place */
-	ipoib_transport_swap(priv, &parked);
-	ret = ipoib_transport_init(priv, recvq_size, sendq_size);
-	/* now priv holds the current transport again, parked the new one */
-	ipoib_transport_swap(priv, &parked);
-	if (ret) {
-		NL_SET_ERR_MSG(extack, "cannot set up rings of that size");
-	} else {
-		ipoib_transport_cleanup(priv);
-		ipoib_transport_swap(priv, &parked);
-		ipoib_set_dev_addr(priv);
-		call_netdevice_notifiers(NETDEV_CHANGEADDR, priv->dev);
-		set_bit(IPOIB_FLAG_NOTIFY_PEERS, &priv->flags);
-		ipoib_update_sg_feature(priv);
-	}
-
-	/* back up with whichever transport we have now */
-	ipoib_ib_up(priv);
-	return ret;
 }
 
 /* Receive ring */
@@ -541,7 +300,7 @@ void ipoib_rx_refill_later(struct ipoib_dev_priv *priv)
 }
 
 /* rx_refill_task (priv->wq): only schedules the receive poller */
-void ipoib_rx_refill_work(struct work_struct *work)
+static void ipoib_rx_refill_work(struct work_struct *work)
 {
 	struct ipoib_dev_priv *priv = container_of(work, struct ipoib_dev_priv,
 						   rx_refill_task.work);
@@ -567,7 +326,7 @@ static void ipoib_rx_refill(struct ipoib_dev_priv *priv)
 	}
 }
 
-int ipoib_recv_poll(struct napi_struct *napi, int budget)
+static int ipoib_recv_poll(struct napi_struct *napi, int budget)
 {
 	struct ipoib_dev_priv *priv =
 		container_of(napi, struct ipoib_dev_priv, recv_napi);
@@ -661,7 +420,7 @@ static unsigned int ipoib_tx_space(struct ipoib_dev_priv *priv)
  * Sends in flight, UD and connected together, never exceed the send queue
  * size: that bounds every ring and the send CQ.
  */
-unsigned int ipoib_tx_budget(struct ipoib_dev_priv *priv)
+static unsigned int ipoib_tx_budget(struct ipoib_dev_priv *priv)
 {
 	int left = ipoib_tx_space(priv) - atomic_read(&priv->cm.tx_inflight);
 
@@ -784,7 +543,7 @@ static void ipoib_tx_complete(struct ipoib_dev_priv *priv, struct ib_wc *wc,
 	WRITE_ONCE(priv->tx_tail, priv->tx_tail + 1);
 }
 
-int ipoib_send_poll(struct napi_struct *napi, int budget)
+static int ipoib_send_poll(struct napi_struct *napi, int budget)
 {
 	struct ipoib_dev_priv *priv =
 		container_of(napi, struct ipoib_dev_priv, send_napi);
@@ -918,7 +677,7 @@ static void ipoib_drain(struct ipoib_dev_priv *priv)
 	}
 }
 
-int ipoib_ib_dev_open(struct ipoib_dev_priv *priv)
+static int ipoib_ib_dev_open(struct ipoib_dev_priv *priv)
 {
 	unsigned int i;
 	int ret;
@@ -972,7 +731,7 @@ err_rx:
 	return ret;
 }
 
-void ipoib_ib_dev_stop(struct ipoib_dev_priv *priv)
+static void ipoib_ib_dev_stop(struct ipoib_dev_priv *priv)
 {
 	napi_disable(&priv->recv_napi);
 	napi_disable(&priv->send_napi);
@@ -1085,7 +844,7 @@ void ipoib_ib_down(struct ipoib_dev_priv *priv)
  * the reopen is then not needed.  priv->wq is ordered: none of its other
  * work runs now, so the down path must not flush it.
  */
-void ipoib_recover_work(struct work_struct *work)
+static void ipoib_recover_work(struct work_struct *work)
 {
 	struct ipoib_dev_priv *priv =
 		container_of(work, struct ipoib_dev_priv, recover_task);
@@ -1142,145 +901,15 @@ int ipoib_force_error(struct ipoib_dev_priv *priv, const char *what)
 	return 0;
 }
 
-/* IB events and flushes */
-
-void ipoib_event(struct ib_event_handler *handler, struct ib_event *event)
-{
-	struct ipoib_dev_priv *priv =
-		container_of(handler, struct ipoib_dev_priv, event_handler);
-	struct work_struct *work;
-
-	if (event->element.port_num != priv->port)
-		return;
-
-	switch (event->event) {
-	case IB_EVENT_SM_CHANGE:
-	case IB_EVENT_CLIENT_REREGISTER:
-		work = &priv->flush_light;
-		break;
-	case IB_EVENT_GID_CHANGE:
-		/* on RoCE every IP address change of the netdev raises it */
-		work = &priv->flush_gid;
-		break;
-	case IB_EVENT_PORT_ERR:
-	case IB_EVENT_PORT_ACTIVE:
-	case IB_EVENT_LID_CHANGE:
-		work = &priv->flush_normal;
-		break;
-	case IB_EVENT_PKEY_CHANGE:
-		work = &priv->flush_heavy;
-		break;
-	default:
-		return;
-	}
-	ipoib_dbg(priv, "event %s: queueing flush\n",
-		  ib_event_msg(event->event));
-	queue_work(ipoib_flush_wq, work);
-}
-
-/*
- * Flush tasks run on the global flush queue and take rtnl, unless the
- * interface is being unregistered: ipoib_dev_uninit() clears INITIALIZED
- * (holding rtnl) before it cancels them.
- */
-static bool ipoib_flush_rtnl_lock(struct ipoib_dev_priv *priv)
-{
-	while (!rtnl_trylock()) {
-		if (!test_bit(IPOIB_FLAG_INITIALIZED, &priv->flags))
-			return false;
-		schedule_timeout_uninterruptible(1);
-	}
-	if (!test_bit(IPOIB_FLAG_INITIALIZED, &priv->flags)) {
-		rtnl_unlock();
-		return false;
-	}
-	return true;
-}
-
-static void ipoib_flush_one(struct ipoib_dev_priv *priv,
-			    enum ipoib_flush_level level)
+/* At allocation (ipoib_setup()): the pollers and the data path's work. */
+void ipoib_ib_setup(struct ipoib_dev_priv *priv)
 {
 	struct net_device *dev = priv->dev;
-	union ib_gid old_gid = priv->local_gid;
-	u16 old_pkey = priv->pkey;
-	bool had_pkey = test_bit(IPOIB_FLAG_PKEY_OK, &priv->flags);
 
-	if (priv->fabric->port_query(priv)) {
-		ipoib_warn(priv, "port query failed during flush\n");
-		level = IPOIB_FLUSH_NORMAL;
-	}
-	if (memcmp(&old_gid, &priv->local_gid, sizeof(old_gid)) ||
-	    old_pkey != priv->pkey ||
-	    had_pkey != test_bit(IPOIB_FLAG_PKEY_OK, &priv->flags))
-		level = IPOIB_FLUSH_HEAVY;
-
-	ipoib_dbg(priv, "flush level %d\n", level);
-	if (level == IPOIB_FLUSH_GID)
-		return;
-
-	if (level == IPOIB_FLUSH_LIGHT) {
-		if (!test_bit(IPOIB_FLAG_OPER_UP, &priv->flags)) {
-			ipoib_ib_up(priv);
-			return;
-		}
-		/* forget paths and groups; rejoin from the broadcast group */
-		ipoib_invalidate_paths(priv);
-		ipoib_mcast_rejoin(priv);
-		return;
-	}
-
-	ipoib_ib_down(priv);
-	if (level == IPOIB_FLUSH_HEAVY) {
-		u8 addr[IPOIB_ALEN];
-
-		memcpy(addr, dev->dev_addr, IPOIB_ALEN);
-		memcpy(addr + 4, priv->local_gid.raw, sizeof(priv->local_gid));
-		if (memcmp(addr, dev->dev_addr, IPOIB_ALEN)) {
-			dev_addr_set(dev, addr);
-			call_netdevice_notifiers(NETDEV_CHANGEADDR, dev);
-		}
-		ipoib_build_broadcast(dev->broadcast, priv->pkey);
-	}
-	ipoib_ib_up(priv);
-}
-
-static void ipoib_flush(struct ipoib_dev_priv *priv,
-			enum ipoib_flush_level level)
-{
-	struct ipoib_dev_priv *child;
-
-	if (!ipoib_flush_rtnl_lock(priv))
-		return;
-
-	ipoib_flush_one(priv, level);
-	mutex_lock(&priv->child_lock);
-	list_for_each_entry(child, &priv->children, child_list)
-		ipoib_flush_one(child, level);
-	mutex_unlock(&priv->child_lock);
-
-	rtnl_unlock();
-}
-
-void ipoib_flush_gid_work(struct work_struct *work)
-{
-	ipoib_flush(container_of(work, struct ipoib_dev_priv, flush_gid),
-		    IPOIB_FLUSH_GID);
-}
-
-void ipoib_flush_light_work(struct work_struct *work)
-{
-	ipoib_flush(container_of(work, struct ipoib_dev_priv, flush_light),
-		    IPOIB_FLUSH_LIGHT);
-}
-
-void ipoib_flush_normal_work(struct work_struct *work)
-{
-	ipoib_flush(container_of(work, struct ipoib_dev_priv, flush_normal),
-		    IPOIB_FLUSH_NORMAL);
-}
-
-void ipoib_flush_heavy_work(struct work_struct *work)
-{
-	ipoib_flush(container_of(work, struct ipoib_dev_priv, flush_heavy),
-		    IPOIB_FLUSH_HEAVY);
+	INIT_WORK(&priv->recover_task, ipoib_recover_work);
+	INIT_DELAYED_WORK(&priv->rx_refill_task, ipoib_rx_refill_work);
+	netif_napi_add_weight(dev, &priv->recv_napi, ipoib_recv_poll,
+			      IPOIB_NAPI_WEIGHT);
+	netif_napi_add_weight(dev, &priv->send_napi, ipoib_send_poll,
+			      IPOIB_NAPI_WEIGHT);
 }

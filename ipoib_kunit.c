@@ -2,14 +2,15 @@
 /*
  * KUnit tests for ib_ipoib's pure pieces: P_Key parsing and validation,
  * broadcast address and MGID construction, hardware-address handling,
- * neighbour hashing, and MTU arithmetic.  Built as ib_ipoib_kunit.ko only
- * against kernels with CONFIG_KUNIT (the debug tier).
+ * neighbour hashing (with the driver's own table parameters), and MTU
+ * arithmetic.  Built as ib_ipoib_kunit.ko only against kernels with
+ * CONFIG_KUNIT (the debug tier).
  */
 
 #include <kunit/test.h>
 #include <linux/rhashtable.h>
 
-#include "ipoib_addr.h"
+#include "ipoib.h"
 
 static void ipoib_test_pkey_parse(struct kunit *test)
 {
@@ -119,26 +120,15 @@ static void ipoib_test_hwaddr(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, ipoib_hwaddr_qpn(addr), 0x11u);
 }
 
-struct ipoib_test_neigh {
-	u8 daddr[IPOIB_ALEN];
-	struct rhash_head node;
-};
-
-static const struct rhashtable_params ipoib_test_neigh_params = {
-	.key_len = IPOIB_ALEN,
-	.key_offset = offsetof(struct ipoib_test_neigh, daddr),
-	.head_offset = offsetof(struct ipoib_test_neigh, node),
-	.automatic_shrinking = true,
-};
-
 /*
- * Neighbours are keyed by the whole 20-byte address: peers that differ
- * only in QPN (children on one port) or only in GID must not collide.
+ * The driver's neighbour table (ipoib_neigh_params, struct ipoib_neigh) is
+ * keyed by the whole 20-byte address: peers that differ only in QPN
+ * (children on one port) or only in GID must not collide.
  */
 static void ipoib_test_neigh_hash(struct kunit *test)
 {
 	const unsigned int n = 256;
-	struct ipoib_test_neigh *tbl, *found;
+	struct ipoib_neigh *tbl, *found;
 	/* off the stack: its work item is tracked by debug objects */
 	struct rhashtable *ht;
 	union ib_gid gid = {};
@@ -149,7 +139,7 @@ static void ipoib_test_neigh_hash(struct kunit *test)
 	KUNIT_ASSERT_NOT_NULL(test, tbl);
 	ht = kunit_kzalloc(test, sizeof(*ht), GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, ht);
-	KUNIT_ASSERT_EQ(test, rhashtable_init(ht, &ipoib_test_neigh_params), 0);
+	KUNIT_ASSERT_EQ(test, rhashtable_init(ht, &ipoib_neigh_params), 0);
 
 	gid.raw[0] = 0xfe;
 	gid.raw[1] = 0x80;
@@ -158,7 +148,7 @@ static void ipoib_test_neigh_hash(struct kunit *test)
 		ipoib_hwaddr_build(tbl[i].daddr, 0x100 + i % 16, &gid);
 		KUNIT_ASSERT_EQ(test,
 				rhashtable_insert_fast(ht, &tbl[i].node,
-						       ipoib_test_neigh_params),
+						       ipoib_neigh_params),
 				0);
 	}
 	KUNIT_EXPECT_EQ(test, atomic_read(&ht->nelems), n);
@@ -166,25 +156,25 @@ static void ipoib_test_neigh_hash(struct kunit *test)
 	rcu_read_lock();
 	for (i = 0; i < n; i++) {
 		found = rhashtable_lookup(ht, tbl[i].daddr,
-					  ipoib_test_neigh_params);
+					  ipoib_neigh_params);
 		KUNIT_EXPECT_PTR_EQ(test, found, &tbl[i]);
 	}
 	/* an unknown QPN on a known GID is a different neighbour */
 	memcpy(key, tbl[0].daddr, IPOIB_ALEN);
 	key[3] = 0xee;
 	KUNIT_EXPECT_NULL(test, rhashtable_lookup(ht, key,
-						  ipoib_test_neigh_params));
+						  ipoib_neigh_params));
 	rcu_read_unlock();
 
 	for (i = 0; i < n; i += 2)
 		KUNIT_EXPECT_EQ(test,
 				rhashtable_remove_fast(ht, &tbl[i].node,
-						       ipoib_test_neigh_params),
+						       ipoib_neigh_params),
 				0);
 	rcu_read_lock();
 	for (i = 0; i < n; i++) {
 		found = rhashtable_lookup(ht, tbl[i].daddr,
-					  ipoib_test_neigh_params);
+					  ipoib_neigh_params);
 		KUNIT_EXPECT_PTR_EQ(test, found, i % 2 ? &tbl[i] : NULL);
 	}
 	rcu_read_unlock();

@@ -19,20 +19,14 @@
 
 #include "ipoib.h"
 
+#define IPOIB_MCAST_QPN		0xffffffu
+#define IPOIB_MAX_BACKOFF	(16 * HZ)
+
 bool ipoib_mcast_is_broadcast(struct ipoib_dev_priv *priv,
 			      const struct ipoib_mcast *mcast)
 {
 	return !memcmp(mcast->mgid.raw, priv->dev->broadcast + 4,
 		       sizeof(mcast->mgid));
-}
-
-void ipoib_mcast_init(struct ipoib_dev_priv *priv)
-{
-	priv->mcast_tree = RB_ROOT;
-	INIT_LIST_HEAD(&priv->mcast_list);
-	INIT_DELAYED_WORK(&priv->mcast_join_task, ipoib_mcast_join_work);
-	INIT_WORK(&priv->mcast_restart_task, ipoib_mcast_restart_work);
-	INIT_WORK(&priv->carrier_on_task, ipoib_carrier_on_work);
 }
 
 static struct ipoib_mcast *ipoib_mcast_alloc(struct ipoib_dev_priv *priv,
@@ -343,7 +337,7 @@ fail:
 }
 
 /* Start at most one join per run; completions kick the task again. */
-void ipoib_mcast_join_work(struct work_struct *work)
+static void ipoib_mcast_join_work(struct work_struct *work)
 {
 	struct ipoib_dev_priv *priv = container_of(work, struct ipoib_dev_priv,
 						   mcast_join_task.work);
@@ -412,7 +406,7 @@ void ipoib_mcast_join_work(struct work_struct *work)
 }
 
 /* Sync our groups with the device's multicast list (ndo_set_rx_mode). */
-void ipoib_mcast_restart_work(struct work_struct *work)
+static void ipoib_mcast_restart_work(struct work_struct *work)
 {
 	struct ipoib_dev_priv *priv = container_of(work, struct ipoib_dev_priv,
 						   mcast_restart_task);
@@ -528,7 +522,7 @@ void ipoib_mcast_reap_sendonly(struct ipoib_dev_priv *priv)
 	ipoib_mcast_free_list(priv, &dead);
 }
 
-void ipoib_carrier_on_work(struct work_struct *work)
+static void ipoib_carrier_on_work(struct work_struct *work)
 {
 	struct ipoib_dev_priv *priv = container_of(work, struct ipoib_dev_priv,
 						   carrier_on_task);
@@ -608,4 +602,14 @@ drop:
 	spin_unlock_irqrestore(&priv->lock, flags);
 	DEV_STATS_INC(priv->dev, tx_dropped);
 	dev_kfree_skb_any(skb);
+}
+
+/* At allocation (ipoib_setup()): empty tables and the multicast work. */
+void ipoib_mcast_init(struct ipoib_dev_priv *priv)
+{
+	priv->mcast_tree = RB_ROOT;
+	INIT_LIST_HEAD(&priv->mcast_list);
+	INIT_DELAYED_WORK(&priv->mcast_join_task, ipoib_mcast_join_work);
+	INIT_WORK(&priv->mcast_restart_task, ipoib_mcast_restart_work);
+	INIT_WORK(&priv->carrier_on_task, ipoib_carrier_on_work);
 }

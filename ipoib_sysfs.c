@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * ib_ipoib: per-interface sysfs attributes, with the in-tree driver's
- * names and formats so that existing tools keep working.
+ * ib_ipoib: every sysfs attribute of an interface (pkey, umcast, mode,
+ * and create_child/delete_child/parent for P_Key children), with the
+ * in-tree driver's names and formats so that existing tools keep working.
  */
 
 #include <linux/capability.h>
@@ -80,6 +81,93 @@ static ssize_t mode_store(struct device *d, struct device_attribute *attr,
 	return ret ?: count;
 }
 static DEVICE_ATTR_RW(mode);
+
+/* create_child / delete_child on a parent, parent on a child */
+
+/* Who may write, and which P_Key was written; nothing changes before this. */
+static int ipoib_child_attr_pkey(const char *buf, u16 *pkey)
+{
+	if (!capable(CAP_NET_ADMIN))
+		return -EPERM;
+	return ipoib_parse_pkey(buf, pkey);
+}
+
+static ssize_t create_child_store(struct device *d,
+				  struct device_attribute *attr,
+				  const char *buf, size_t count)
+{
+	struct ipoib_dev_priv *ppriv = ipoib_priv(to_net_dev(d));
+	char name[IFNAMSIZ];
+	struct net_device *dev;
+	u16 pkey;
+	int ret;
+
+	ret = ipoib_child_attr_pkey(buf, &pkey);
+	if (ret)
+		return ret;
+
+	/* sysfs removal of this attribute waits for us under rtnl */
+	if (!rtnl_trylock())
+		return restart_syscall();
+
+	/* the parent's name is stable under rtnl */
+	if (snprintf(name, sizeof(name), "%s.%04x", ppriv->dev->name, pkey) >=
+	    sizeof(name)) {
+		ret = -EINVAL;
+		goto out;
+	}
+	dev = ipoib_alloc_netdev(name);
+	if (!dev) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	ipoib_child_setup(ipoib_priv(dev), ppriv, pkey);
+	ipoib_priv(dev)->sysfs_child = true;
+	ret = ipoib_child_register(ipoib_priv(dev), NULL);
+	if (ret)
+		free_netdev(dev);
+out:
+	rtnl_unlock();
+	return ret ? ret : count;
+}
+static DEVICE_ATTR_WO(create_child);
+
+static ssize_t delete_child_store(struct device *d,
+				  struct device_attribute *attr,
+				  const char *buf, size_t count)
+{
+	struct ipoib_dev_priv *ppriv = ipoib_priv(to_net_dev(d));
+	struct ipoib_dev_priv *priv;
+	u16 pkey;
+	int ret;
+
+	ret = ipoib_child_attr_pkey(buf, &pkey);
+	if (ret)
+		return ret;
+
+	if (!rtnl_trylock())
+		return restart_syscall();
+
+	mutex_lock(&ppriv->child_lock);
+	/* netlink children are deleted through netlink, as in-tree */
+	priv = ipoib_find_sysfs_child(ppriv, pkey);
+	mutex_unlock(&ppriv->child_lock);
+	if (priv)
+		unregister_netdevice(priv->dev);
+	rtnl_unlock();
+
+	return priv ? count : -ENODEV;
+}
+static DEVICE_ATTR_WO(delete_child);
+
+static ssize_t parent_show(struct device *d, struct device_attribute *attr,
+			   char *buf)
+{
+	struct ipoib_dev_priv *priv = ipoib_priv(to_net_dev(d));
+
+	return sysfs_emit(buf, "%s\n", priv->parent->dev->name);
+}
+static DEVICE_ATTR_RO(parent);
 
 static struct attribute *ipoib_attrs[] = {
 	&dev_attr_pkey.attr,

@@ -1,13 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * ib_ipoib: child (P_Key) interfaces.
+ * ib_ipoib: child (P_Key) interfaces; upstream keeps them in ipoib_vlan.c,
+ * though they are no VLANs.
  *
  * A child has everything of its own (QP, workqueue, broadcast group,
  * counters); it shares the RDMA port with its parent and gets its parent's
- * IB-event flushes.  Children are created through sysfs (create_child) or
- * netlink (ip link add ... type ipoib) and both paths meet in
- * ipoib_child_register().  A parent's children list is guarded by its
- * child_lock, always taken with rtnl held.
+ * IB-event flushes.  Children are created through sysfs (create_child, in
+ * ipoib_sysfs.c) or netlink (ip link add ... type ipoib, in ipoib_netlink.c)
+ * and both paths meet in ipoib_child_register().  A parent's children list
+ * is guarded by its child_lock, always taken with rtnl held.
  *
  * Only sysfs children are named by their P_Key (delete_child), so only they
  * must have one of their own: no other sysfs child and not the parent may
@@ -44,8 +45,8 @@ void ipoib_child_setup(struct ipoib_dev_priv *priv,
 }
 
 /* The sysfs child of @ppriv with @pkey (either membership), or NULL. */
-static struct ipoib_dev_priv *
-ipoib_find_sysfs_child(struct ipoib_dev_priv *ppriv, u16 pkey)
+struct ipoib_dev_priv *ipoib_find_sysfs_child(struct ipoib_dev_priv *ppriv,
+					      u16 pkey)
 {
 	struct ipoib_dev_priv *priv;
 
@@ -149,90 +150,3 @@ void ipoib_children_set_up(struct ipoib_dev_priv *ppriv, bool up)
 	}
 	mutex_unlock(&ppriv->child_lock);
 }
-
-/* sysfs create_child / delete_child on a parent */
-
-/* Who may write, and which P_Key was written; nothing changes before this. */
-static int ipoib_child_attr_pkey(const char *buf, u16 *pkey)
-{
-	if (!capable(CAP_NET_ADMIN))
-		return -EPERM;
-	return ipoib_parse_pkey(buf, pkey);
-}
-
-static ssize_t create_child_store(struct device *d,
-				  struct device_attribute *attr,
-				  const char *buf, size_t count)
-{
-	struct ipoib_dev_priv *ppriv = ipoib_priv(to_net_dev(d));
-	char name[IFNAMSIZ];
-	struct net_device *dev;
-	u16 pkey;
-	int ret;
-
-	ret = ipoib_child_attr_pkey(buf, &pkey);
-	if (ret)
-		return ret;
-
-	/* sysfs removal of this attribute waits for us under rtnl */
-	if (!rtnl_trylock())
-		return restart_syscall();
-
-	/* the parent's name is stable under rtnl */
-	if (snprintf(name, sizeof(name), "%s.%04x", ppriv->dev->name, pkey) >=
-	    sizeof(name)) {
-		ret = -EINVAL;
-		goto out;
-	}
-	dev = ipoib_alloc_netdev(name);
-	if (!dev) {
-		ret = -ENOMEM;
-		goto out;
-	}
-	ipoib_child_setup(ipoib_priv(dev), ppriv, pkey);
-	ipoib_priv(dev)->sysfs_child = true;
-	ret = ipoib_child_register(ipoib_priv(dev), NULL);
-	if (ret)
-		free_netdev(dev);
-out:
-	rtnl_unlock();
-	return ret ? ret : count;
-}
-DEVICE_ATTR_WO(create_child);
-
-static ssize_t delete_child_store(struct device *d,
-				  struct device_attribute *attr,
-				  const char *buf, size_t count)
-{
-	struct ipoib_dev_priv *ppriv = ipoib_priv(to_net_dev(d));
-	struct ipoib_dev_priv *priv;
-	u16 pkey;
-	int ret;
-
-	ret = ipoib_child_attr_pkey(buf, &pkey);
-	if (ret)
-		return ret;
-
-	if (!rtnl_trylock())
-		return restart_syscall();
-
-	mutex_lock(&ppriv->child_lock);
-	/* netlink children are deleted through netlink, as in-tree */
-	priv = ipoib_find_sysfs_child(ppriv, pkey);
-	mutex_unlock(&ppriv->child_lock);
-	if (priv)
-		unregister_netdevice(priv->dev);
-	rtnl_unlock();
-
-	return priv ? count : -ENODEV;
-}
-DEVICE_ATTR_WO(delete_child);
-
-static ssize_t parent_show(struct device *d, struct device_attribute *attr,
-			   char *buf)
-{
-	struct ipoib_dev_priv *priv = ipoib_priv(to_net_dev(d));
-
-	return sysfs_emit(buf, "%s\n", priv->parent->dev->name);
-}
-DEVICE_ATTR_RO(parent);
