@@ -124,7 +124,7 @@ for v in "x" "1" "1 99999" "1 5 999999" "1 5 0 ib0 junk" "1 5 0 a/b" \
 	if bash -c "echo '$v' > $F/qp_create" 2>/dev/null; then fail "knob accepted '$v'"; fi
 	[[ $(cat $F/qp_create) == "$before" ]] || fail "refused '$v' changed the knob: $(cat $F/qp_create)"
 done
-# each site bounds its delay by where it runs (ipoib_fault.c): rtnl or ib_cm's
+# each site bounds its delay by where it runs (ipoib_debugfs.c): rtnl or ib_cm's
 # handler 200 ms, the join task 10 s, atomic sites none
 for k in qp_create cq_create srq_create; do
 	check bash -c "echo '1000000 0 200 nosuchdev' > $F/$k"
