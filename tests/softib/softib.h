@@ -55,6 +55,7 @@ struct sib_port {
 
 	u8 state;		/* enum ib_port_state */
 	u8 phys;		/* SIB_PHYS_* */
+	bool unplugged;		/* debugfs link knob at 0: the link never trains */
 	u16 lid;
 	u8 lmc;
 	u16 sm_lid;
@@ -150,6 +151,7 @@ struct sib_fabric {
 	struct sib_hca *hcas[SIB_MAX_HCAS];
 	int nhcas;
 	bool dying;
+	struct dentry *debugfs;		/* softib/ in debugfs, or NULL */
 };
 
 /*
@@ -253,6 +255,11 @@ void sib_switch_smp(struct sib_fabric *fab, struct sib_port *in,
 void sib_port_init(struct sib_port *p, struct sib_node *node, u8 num);
 void sib_link_up(struct sib_port *a, struct sib_port *b);
 u16 sib_port_pkey(struct sib_port *p, u16 index);
+void sib_port_set_link(struct sib_port *p, bool up);
+
+/* softib_debugfs.c */
+void sib_debugfs_init(struct sib_fabric *fab);
+void sib_debugfs_exit(struct sib_fabric *fab);
 int sib_pkey_find(struct sib_port *p, u16 pkey);
 
 #endif /* SOFTIB_H */
