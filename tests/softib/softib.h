@@ -147,6 +147,9 @@ struct sib_fabric {
 	struct work_struct wire_work;
 	struct list_head wire;		/* sib_pkt in flight */
 	struct list_head flushq;	/* sib_qp to flush into their CQs */
+	u64 wire_taken;			/* items the wire took off its lists */
+	/* of those, finished: the wire work writes, sib_wire_sync() reads */
+	u64 wire_done;
 	struct sib_switch *sw;
 	struct sib_hca *hcas[SIB_MAX_HCAS];
 	int nhcas;
@@ -243,6 +246,7 @@ void sib_qp_flush(struct sib_qp *qp);
 void sib_wire_send(struct sib_fabric *fab, struct sib_port *from,
 		   struct sib_pkt *pkt);
 void sib_wire_work(struct work_struct *work);
+void sib_wire_sync(struct sib_fabric *fab);
 struct sib_pkt *sib_pkt_alloc(u32 len, gfp_t gfp);
 
 /* softib_sma.c */

@@ -34,6 +34,8 @@ sib_since() { awk -v a="$1" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a 
 
 # sib_ups: how many SUBNET UP opensm has logged (all its runs)
 sib_ups() { grep -c -- '-> SUBNET UP$' "$SIB_OSM/opensm.log" 2>/dev/null || true; }
+# sib_ups_gt N: opensm has logged more than N SUBNET UP
+sib_ups_gt() { (($(sib_ups) > $1)); }
 
 # sib_opensm_start: start opensm on softib0 port 1 in the background.
 # -d 2 flushes its log after every line (SUBNET UP is an info line, which opensm
@@ -85,7 +87,7 @@ sib_subnet_up() {
 		fail "not every softib port became ACTIVE with a LID"
 	fi
 	log "insmod to all ports ACTIVE: $(sib_since "$t0") s"
-	poll 60 test "$(sib_ups)" -ge 1 || {
+	poll 60 sib_ups_gt 0 || {
 		tail -n 30 "$SIB_OSM/opensm.log"
 		fail "opensm never logged SUBNET UP"
 	}

@@ -37,13 +37,15 @@ if command -v iperf3 >/dev/null; then
 	wait_for 10 sib_in 0 sh -c "ss -ltn | grep -q ':5201 '"
 	sib_in 1 iperf3 -c "$(sib_hip 0)" -t 60 >/tmp/iperf-c.out 2>&1 &
 	pids+=($!)
-	wait_for 20 grep -q 'sec' /tmp/iperf-c.out
 fi
-# traffic flows: the flood's echo replies and the interfaces' counters move
-rx0=$(sib_in 2 cat "/sys/class/net/${SIB_IF[2]}/statistics/rx_packets")
-rx_moved() { (($(sib_in 2 cat "/sys/class/net/${SIB_IF[2]}/statistics/rx_packets") > rx0 + 50)); }
-wait_for 20 rx_moved
-log "traffic flows (h2 rx_packets $rx0 -> $(sib_in 2 cat "/sys/class/net/${SIB_IF[2]}/statistics/rx_packets"))"
+# traffic flows: h2 receives the flood, h0 the TCP stream (iperf3 may first wait
+# for the guest's random pool)
+rx() { sib_in "$1" cat "/sys/class/net/${SIB_IF[$1]}/statistics/rx_packets"; }
+rx_moved() { (($(rx "$1") > $2 + 500)); }
+r0=$(rx 0) r2=$(rx 2)
+wait_for 30 rx_moved 2 "$r2"
+! command -v iperf3 >/dev/null || wait_for 60 rx_moved 0 "$r0"
+log "traffic flows (rx_packets: h0 $r0 -> $(rx 0), h2 $r2 -> $(rx 2))"
 kill -0 "$SIB_OSM_PID" || fail "opensm is not running"
 
 kmsg "rmmod softib under load"
@@ -59,6 +61,7 @@ for p in "${pids[@]}"; do
 	wait "$p" 2>/dev/null || true
 done
 log "ping: $(grep 'packets transmitted' /tmp/ping.out || true)"
+log "iperf3: $(grep -E '^\[' /tmp/iperf-c.out | tail -n 1 || true)"
 sib_opensm_stop
 check modprobe -r ib_ipoib
 # the module comes back and works after all that
