@@ -56,8 +56,9 @@ log "rmmod softib took $(sib_since "$t0") s"
 for i in 0 1 2; do
 	! sib_in "$i" test -e "/sys/class/net/${SIB_IF[i]}" || fail "h$i's ${SIB_IF[i]} survived"
 done
+# SIGINT: ping prints its summary
 for p in "${pids[@]}"; do
-	kill "$p" 2>/dev/null || true
+	kill -INT "$p" 2>/dev/null || true
 	wait "$p" 2>/dev/null || true
 done
 log "ping: $(grep 'packets transmitted' /tmp/ping.out || true)"
