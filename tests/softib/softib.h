@@ -28,7 +28,7 @@
 #define SIB_LID_PERMISSIVE	0xffff
 #define SIB_MAX_WR		1024
 #define SIB_MAX_SGE		8
-#define SIB_MAX_CQE		8192
+#define SIB_MAX_CQE		65536	/* ipoib without SRQ asks ~33000 */
 #define SIB_MAX_QP		1024
 #define SIB_MAX_MCAST		128
 #define SIB_MTU_BYTES		4096
@@ -55,6 +55,7 @@ struct sib_port {
 
 	u8 state;		/* enum ib_port_state */
 	u8 phys;		/* SIB_PHYS_* */
+	bool unplugged;		/* debugfs link knob at 0: the link never trains */
 	u16 lid;
 	u8 lmc;
 	u16 sm_lid;
@@ -146,10 +147,14 @@ struct sib_fabric {
 	struct work_struct wire_work;
 	struct list_head wire;		/* sib_pkt in flight */
 	struct list_head flushq;	/* sib_qp to flush into their CQs */
+	u64 wire_taken;			/* items the wire took off its lists */
+	/* of those, finished: the wire work writes, sib_wire_sync() reads */
+	u64 wire_done;
 	struct sib_switch *sw;
 	struct sib_hca *hcas[SIB_MAX_HCAS];
 	int nhcas;
 	bool dying;
+	struct dentry *debugfs;		/* softib/ in debugfs, or NULL */
 };
 
 /*
@@ -241,6 +246,7 @@ void sib_qp_flush(struct sib_qp *qp);
 void sib_wire_send(struct sib_fabric *fab, struct sib_port *from,
 		   struct sib_pkt *pkt);
 void sib_wire_work(struct work_struct *work);
+void sib_wire_sync(struct sib_fabric *fab);
 struct sib_pkt *sib_pkt_alloc(u32 len, gfp_t gfp);
 
 /* softib_sma.c */
@@ -253,6 +259,11 @@ void sib_switch_smp(struct sib_fabric *fab, struct sib_port *in,
 void sib_port_init(struct sib_port *p, struct sib_node *node, u8 num);
 void sib_link_up(struct sib_port *a, struct sib_port *b);
 u16 sib_port_pkey(struct sib_port *p, u16 index);
+void sib_port_set_link(struct sib_port *p, bool up);
+
+/* softib_debugfs.c */
+void sib_debugfs_init(struct sib_fabric *fab);
+void sib_debugfs_exit(struct sib_fabric *fab);
 int sib_pkey_find(struct sib_port *p, u16 pkey);
 
 #endif /* SOFTIB_H */

@@ -192,6 +192,7 @@ static int __init softib_init(void)
 		}
 		fab->hcas[i]->registered = true;
 	}
+	sib_debugfs_init(fab);
 	fabric = fab;
 	pr_info("softib: subnet of %u HCAs x %u ports and one %u-port switch, seed %u\n",
 		hcas, ports, fab->sw->node.nports, seed);
@@ -204,6 +205,7 @@ err:
 
 static void __exit softib_exit(void)
 {
+	sib_debugfs_exit(fabric);
 	fabric_stop(fabric);
 	fabric_free(fabric);
 }

@@ -118,7 +118,7 @@ static void link_bounce(struct sib_port *p, bool retrain, struct sib_events *ev)
 	if (q)
 		set_state(q, IB_PORT_DOWN, ev);
 	if (!retrain || !q || p->phys == SIB_PHYS_DISABLED ||
-	    q->phys == SIB_PHYS_DISABLED) {
+	    q->phys == SIB_PHYS_DISABLED || p->unplugged || q->unplugged) {
 		if (q && q->phys != SIB_PHYS_DISABLED)
 			q->phys = SIB_PHYS_POLLING;
 		if (p->phys != SIB_PHYS_DISABLED)
@@ -668,4 +668,25 @@ drop:
 u16 sib_port_pkey(struct sib_port *p, u16 index)
 {
 	return index < SIB_HCA_PKEYS ? p->pkeys[index] : 0;
+}
+
+/*
+ * The debugfs link knob: up false pulls the cable (both ends go DOWN and
+ * Polling, and stay so; an HCA port raises PORT_ERR if it was ACTIVE, the
+ * switch port sets PortStateChange); up true plugs it back and both ends
+ * train to LinkUp and wait in INIT for the SM's next sweep.
+ */
+void sib_port_set_link(struct sib_port *p, bool up)
+{
+	struct sib_fabric *fab = p->node->fab;
+	struct sib_events ev = { .n = 0 };
+	unsigned long flags;
+
+	spin_lock_irqsave(&fab->lock, flags);
+	if (p->peer && p->unplugged != !up) {
+		p->unplugged = !up;
+		link_bounce(p, up, &ev);
+	}
+	spin_unlock_irqrestore(&fab->lock, flags);
+	ev_raise(&ev);
 }

@@ -499,6 +499,7 @@ static int sib_destroy_qp(struct ib_qp *ibqp, struct ib_udata *udata)
 	struct sib_hca *hca = qp->hca;
 	struct sib_fabric *fab = hca_fab(hca);
 	struct sib_mcast *m, *tmp;
+	struct sib_pkt *pkt;
 	unsigned long flags;
 
 	spin_lock_irqsave(&fab->lock, flags);
@@ -516,16 +517,19 @@ static int sib_destroy_qp(struct ib_qp *ibqp, struct ib_udata *udata)
 		list_del_init(&qp->flush_node);
 		qp->flush_queued = false;
 	}
-	spin_unlock_irqrestore(&fab->lock, flags);
+	/* its sends still on the wire go on, but complete to nobody */
+	list_for_each_entry(pkt, &fab->wire, list)
+		if (pkt->sqp == qp)
+			pkt->sqp = NULL;
 	if (ibqp->qp_type == IB_QPT_UD)
-		xa_erase_irq(&hca->qps, ibqp->qp_num);
+		xa_erase(&hca->qps, ibqp->qp_num);
+	spin_unlock_irqrestore(&fab->lock, flags);
 	/*
-	 * Nothing can find the QP any more; wait for the wire, which may be
-	 * delivering to it or completing one of its sends right now.  Packets
-	 * it sent are completed before they move on, and the wire never
-	 * requeues itself, so after this no packet refers to it.
+	 * Nothing can find the QP any more; wait for the item the wire may
+	 * be working on right now (delivering to the QP, completing one of
+	 * its sends).  Items it takes later cannot reach the QP.
 	 */
-	flush_work(&fab->wire_work);
+	sib_wire_sync(fab);
 	if (ibqp->qp_type == IB_QPT_UD)
 		ida_free(&hca->qpn_ida, ibqp->qp_num);
 	kvfree(qp->rq);

@@ -7,6 +7,7 @@
  */
 #include <linux/slab.h>
 #include <linux/sched.h>
+#include <linux/wait_bit.h>
 #include <rdma/ib_mad.h>
 
 #include "softib.h"
@@ -292,21 +293,51 @@ void sib_wire_work(struct work_struct *work)
 		spin_lock_irqsave(&fab->lock, flags);
 		qp = list_first_entry_or_null(&fab->flushq, struct sib_qp,
 					      flush_node);
+		pkt = NULL;
 		if (qp) {
 			list_del_init(&qp->flush_node);
 			qp->flush_queued = false;
-			spin_unlock_irqrestore(&fab->lock, flags);
-			sib_qp_flush(qp);
-			continue;
+		} else {
+			pkt = list_first_entry_or_null(&fab->wire,
+						       struct sib_pkt, list);
+			if (pkt)
+				list_del(&pkt->list);
 		}
-		pkt = list_first_entry_or_null(&fab->wire, struct sib_pkt,
-					       list);
-		if (pkt)
-			list_del(&pkt->list);
+		if (qp || pkt)
+			fab->wire_taken++;
 		spin_unlock_irqrestore(&fab->lock, flags);
-		if (!pkt)
+		if (qp)
+			sib_qp_flush(qp);
+		else if (pkt)
+			wire_one(fab, pkt);
+		else
 			break;
-		wire_one(fab, pkt);
+		/* pairs with the acquire in sib_wire_sync() */
+		smp_store_release(&fab->wire_done, fab->wire_done + 1);
+		wake_up_var(&fab->wire_done);
 		cond_resched();
 	}
+}
+
+static bool wire_done_by(struct sib_fabric *fab, u64 target)
+{
+	/* pairs with the release in sib_wire_work() */
+	return smp_load_acquire(&fab->wire_done) >= target;
+}
+
+/*
+ * Wait until the wire has finished every item it had taken when this was
+ * called.  After a QP is unhooked under fab->lock, that is the only item
+ * that may still use it; unlike flush_work(), this does not wait for the
+ * packets that keep coming while other QPs send.
+ */
+void sib_wire_sync(struct sib_fabric *fab)
+{
+	unsigned long flags;
+	u64 target;
+
+	spin_lock_irqsave(&fab->lock, flags);
+	target = fab->wire_taken;
+	spin_unlock_irqrestore(&fab->lock, flags);
+	wait_var_event(&fab->wire_done, wire_done_by(fab, target));
 }

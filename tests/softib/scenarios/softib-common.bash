@@ -1,0 +1,163 @@
+# shellcheck shell=bash
+# Shared setup of the softib scenarios, sourced by them in the guest (after lib.sh):
+#   . "$LAB_REPO/tests/softib/scenarios/softib-common.bash"
+# It is not a scenario itself (no .sh: the runners never pick it up).
+#
+# sib_subnet_up HCAS: insmod softib (seed 7), start opensm on softib0 port 1, wait
+#   until every port is ACTIVE with a LID and opensm has logged SUBNET UP; sets
+#   SIB_SETUP_S (insmod to SUBNET UP, seconds).
+# sib_opensm_start / sib_opensm_stop: (re)start or stop that opensm (its log is
+#   appended to $SIB_OSM/opensm.log and saved to $LAB_SHARED/a.opensm.log on exit).
+# sib_ipoib_hosts HCAS: modprobe the in-tree ib_ipoib, move softibN's interface into
+#   netns hN with 198.18.3.(N+1)/24 and 2001:db8:3::(N+1)/64; SIB_IF[N] is its name.
+
+SIB_KO=$LAB_REPO/build/$LAB_KVER/softib/softib.ko
+SIB_OSM=/tmp/osm
+SIB_HCAS=3
+SIB_OSM_PID=
+SIB_IF=()
+
+# sib_port_attr DEV ATTR [PORT=1]: /sys/class/infiniband/DEV/ports/PORT/ATTR
+sib_port_attr() { cat "/sys/class/infiniband/$1/ports/${3:-1}/$2"; }
+
+# sib_all_active: every softib port ACTIVE with a non-zero LID
+sib_all_active() {
+	local i
+	for ((i = 0; i < SIB_HCAS; i++)); do
+		[[ $(sib_port_attr "softib$i" state) == "4: ACTIVE" ]] || return 1
+		[[ $(sib_port_attr "softib$i" lid) != 0x0 ]] || return 1
+	done
+}
+
+# sib_since T0: seconds since date +%s.%N value T0, one decimal
+sib_since() { awk -v a="$1" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }'; }
+
+# sib_ups: how many SUBNET UP opensm has logged (all its runs)
+sib_ups() { grep -c -- '-> SUBNET UP$' "$SIB_OSM/opensm.log" 2>/dev/null || true; }
+# sib_ups_gt N: opensm has logged more than N SUBNET UP
+sib_ups_gt() { (($(sib_ups) > $1)); }
+
+# sib_opensm_start: start opensm on softib0 port 1 in the background.
+# -d 2 flushes its log after every line (SUBNET UP is an info line, which opensm
+# 3.3.23 otherwise leaves in stdio's buffer), -D 0x07 adds verbose lines (LIGHT
+# SWEEP COMPLETE), -s 2 sweeps every 2 s (link changes are found within 2 s).
+# Not -B: a child of this shell has a known PID to stop.
+sib_opensm_start() {
+	local guid
+	guid=$(ibstat -p softib0 | head -n 1)
+	[[ $guid =~ ^0x[0-9a-f]{16}$ ]] || fail "no port GUID for softib0 ('$guid')"
+	mkdir -p "$SIB_OSM/cache"
+	[[ -f $SIB_OSM/partitions.conf ]] ||
+		echo 'Default=0x7fff, ipoib : ALL=full ;' >"$SIB_OSM/partitions.conf"
+	local args=(-g "$guid" -f "$SIB_OSM/opensm.log" -P "$SIB_OSM/partitions.conf"
+		-d 2 -D 0x07 -s 2)
+	log "+ opensm ${args[*]} &"
+	OSM_TMP_DIR=$SIB_OSM OSM_CACHE_DIR=$SIB_OSM/cache opensm "${args[@]}" \
+		</dev/null >>"$SIB_OSM/opensm.out" 2>&1 &
+	SIB_OSM_PID=$!
+}
+
+sib_opensm_stop() {
+	[[ -n $SIB_OSM_PID ]] || return 0
+	kill "$SIB_OSM_PID" 2>/dev/null && wait "$SIB_OSM_PID" 2>/dev/null
+	SIB_OSM_PID=
+	return 0
+}
+
+_sib_exit() {
+	sib_opensm_stop
+	cp "$SIB_OSM/opensm.log" "$LAB_SHARED/a.opensm.log" 2>/dev/null
+	return 0
+}
+
+sib_subnet_up() {
+	local t0 i
+	SIB_HCAS=${1:-3}
+	[[ -f $SIB_KO ]] || fail "no $SIB_KO: make -C tests/softib KVER=$LAB_KVER"
+	command -v opensm >/dev/null || fail "no opensm (tests/lab/deps.sh install)"
+	command -v ibstat >/dev/null || fail "no infiniband-diags (tests/lab/deps.sh install)"
+	check modprobe ib_umad
+	t0=$(date +%s.%N)
+	check insmod "$SIB_KO" hcas="$SIB_HCAS" seed=7
+	wait_for 10 test -e "/sys/class/infiniband/softib$((SIB_HCAS - 1))/ports/1/state"
+	sib_opensm_start
+	trap _sib_exit EXIT
+	if ! poll 60 sib_all_active; then
+		tail -n 40 "$SIB_OSM/opensm.log"
+		fail "not every softib port became ACTIVE with a LID"
+	fi
+	log "insmod to all ports ACTIVE: $(sib_since "$t0") s"
+	poll 60 sib_ups_gt 0 || {
+		tail -n 30 "$SIB_OSM/opensm.log"
+		fail "opensm never logged SUBNET UP"
+	}
+	SIB_SETUP_S=$(sib_since "$t0")
+	log "setup (insmod to opensm's SUBNET UP): $SIB_SETUP_S s"
+	for ((i = 0; i < SIB_HCAS; i++)); do
+		log "softib$i: LID $(sib_port_attr "softib$i" lid), SM LID $(sib_port_attr "softib$i" sm_lid)"
+	done
+}
+
+# sib_ifname DEV: the IPoIB netdev of DEV port 1 (its hardware address ends in the
+# port GID), in the initial namespace
+sib_ifname() {
+	local gid n
+	gid=$(sib_port_attr "$1" gids/0 | tr -d ':')
+	for n in /sys/class/net/*; do
+		[[ $(cat "$n/type") == 32 ]] || continue
+		[[ $(tr -d ':' <"$n/address") == *"$gid" ]] && { echo "${n##*/}"; return 0; }
+	done
+	return 1
+}
+
+# sib_hip N / sib_hip6 N: addresses of host N
+sib_hip() { echo "198.18.3.$(($1 + 1))"; }
+sib_hip6() { echo "2001:db8:3::$(($1 + 1))"; }
+
+# sib_in N CMD...: run CMD in host N's namespace
+sib_in() {
+	local n=$1
+	shift
+	ip netns exec "h$n" "$@"
+}
+
+sib_ipoib_hosts() {
+	local i n
+	check modprobe ib_ipoib
+	for ((i = 0; i < SIB_HCAS; i++)); do
+		wait_for 10 sib_ifname "softib$i"
+		n=$(sib_ifname "softib$i")
+		SIB_IF[i]=$n
+		log "softib$i port 1: $n (mode $(cat "/sys/class/net/$n/mode"))"
+		check ip netns add "h$i"
+		check ip link set "$n" netns "h$i"
+		check sib_in "$i" ip link set lo up
+		check sib_in "$i" ip link set "$n" up
+		check sib_in "$i" ip addr add "$(sib_hip "$i")/24" dev "$n"
+		check sib_in "$i" ip -6 addr add "$(sib_hip6 "$i")/64" dev "$n" nodad
+	done
+}
+
+# sib_carrier N: host N's interface has its carrier
+sib_carrier() { [[ $(sib_in "$1" cat "/sys/class/net/${SIB_IF[$1]}/carrier") == 1 ]]; }
+
+# sib_ping N ADDR: one ping from host N answered within 2 s
+sib_ping() { sib_in "$1" ping -c 1 -W 2 "$2"; }
+
+# sib_ping_all: every host pings every other over IPv4 and IPv6 (first answer
+# polled: address resolution and path records come first), then 20 more each
+sib_ping_all() {
+	local i j a out
+	for ((i = 0; i < SIB_HCAS; i++)); do
+		for ((j = 0; j < SIB_HCAS; j++)); do
+			((i != j)) || continue
+			for a in "$(sib_hip "$j")" "$(sib_hip6 "$j")"; do
+				poll 30 sib_ping "$i" "$a" || fail "h$i cannot ping $a"
+				out=$(sib_in "$i" ping -q -c 20 -i 0.02 -W 2 "$a" 2>&1) || true
+				grep -q ' 0% packet loss' <<<"$out" ||
+					fail "h$i -> $a lost echoes: $out"
+				log "h$i -> $a: $(grep -E 'rtt|round-trip' <<<"$out")"
+			done
+		done
+	done
+}

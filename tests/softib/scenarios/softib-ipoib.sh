@@ -1,0 +1,58 @@
+# Debian's in-tree ib_ipoib on the softib subnet, datagram mode: three hosts (network
+# namespaces h0-h2, one HCA each) ping each other over IPv4 and IPv6; the broadcast
+# group and the IPv6 groups the driver joined through opensm show in saquery -g; an
+# iperf3 TCP figure (10 s, h1 -> h0) is printed for the README.
+# guests: 1
+# timeout: 300
+# ipoib: no
+#
+#   +------------------------------------------------------------------+
+#   | a   softib.ko hcas=3, the distribution's ib_ipoib                 |
+#   |                                                                  |
+#   |  netns h0: ibX 198.18.3.1  2001:db8:3::1 -- softib0 p1 --+       |
+#   |  netns h1: ibY 198.18.3.2  2001:db8:3::2 -- softib1 p1 --+ switch|
+#   |  netns h2: ibZ 198.18.3.3  2001:db8:3::3 -- softib2 p1 --+       |
+#   |                                                                  |
+#   |  opensm on softib0 port 1 (initial namespace; SM and SA)         |
+#   +------------------------------------------------------------------+
+
+# shellcheck source=tests/softib/scenarios/softib-common.bash
+. "$LAB_REPO/tests/softib/scenarios/softib-common.bash"
+
+sib_subnet_up 3
+sib_ipoib_hosts
+for ((i = 0; i < SIB_HCAS; i++)); do
+	wait_for 30 sib_carrier "$i"
+done
+log "every interface has its carrier (broadcast group joined)"
+sib_ping_all
+
+# the groups the drivers joined, as the SA (opensm) lists them
+check saquery -C softib0 -P 1 -g >"$SIB_OSM/groups.txt"
+sed 's/^/    /' "$SIB_OSM/groups.txt"
+grep -Eq 'MGID\.+ff12:401b:ffff::ffff:ffff$' "$SIB_OSM/groups.txt" ||
+	fail "saquery -g: no IPv4 broadcast group ff12:401b:ffff::ffff:ffff"
+grep -Eq 'MGID\.+ff12:601b:ffff::1:ff' "$SIB_OSM/groups.txt" ||
+	fail "saquery -g: no IPv6 solicited-node group ff12:601b:ffff::1:ff..."
+log "saquery -g: $(grep -c 'MGID' "$SIB_OSM/groups.txt") groups"
+# every host is a member of the broadcast group (the SA shows member port GIDs
+# only to a trusted requester: opensm's default SM_Key is 1)
+check saquery -C softib0 -P 1 --smkey 1 -m >"$SIB_OSM/members.txt"
+n=$(grep -Ec 'MGID\.+ff12:401b:ffff::ffff:ffff$' "$SIB_OSM/members.txt" || true)
+log "saquery -m: $n members of the broadcast group"
+((n == SIB_HCAS)) || { cat "$SIB_OSM/members.txt"; fail "broadcast group has $n members, want $SIB_HCAS"; }
+
+# benchmark figure (not asserted)
+if command -v iperf3 >/dev/null; then
+	sib_in 0 iperf3 -s -1 -D -B "$(sib_hip 0)"
+	wait_for 10 sib_in 0 sh -c "ss -ltn | grep -q ':5201 '"
+	out=$(sib_in 1 iperf3 -c "$(sib_hip 0)" -t 10 -f m 2>&1) || fail "iperf3: $out"
+	log "iperf3 TCP h1 -> h0 (10 s, $(nproc) vCPUs):"
+	grep -E 'sender|receiver' <<<"$out" | sed 's/^/    /'
+else
+	log "no iperf3 in the guest: no figure"
+fi
+
+sib_opensm_stop
+check modprobe -r ib_ipoib
+check rmmod softib
