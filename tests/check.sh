@@ -22,9 +22,13 @@ if ((${#KERNELS[@]} != 2)); then
 	die "need one 6.1.* and one 6.12.* kernel with headers, found: ${KERNELS[*]:-none}"
 fi
 
-# (d) scenarios: arguments, else $SCENARIOS, else all
+# (d) scenarios: arguments, else $SCENARIOS, else all: the driver's (tests/scenarios)
+# and the simulated InfiniBand subnet's (tests/softib/scenarios: Debian's opensm and
+# in-tree ib_ipoib on softib.ko, one guest, network namespaces as hosts)
+SCENARIO_DIRS+=("$REPO/tests/softib/scenarios")
+skip softib-unload "passed on 6.12 only so far (on 6.1 an iperf3 hung in 9p at exit); run it by name"
 wanted_scenarios "$@"
-((${#FILES[@]})) || default_scenarios "$REPO"/tests/scenarios/*.sh
+((${#FILES[@]})) || default_scenarios "$REPO"/tests/scenarios/*.sh "$REPO"/tests/softib/scenarios/*.sh
 jobs=()
 [[ ${LAB_PARALLEL:-0} == 1 ]] && jobs=(-j)
 
@@ -59,8 +63,7 @@ for k in "${KERNELS[@]}"; do
 		step "sparse [$k]" no_warnings make -C "$REPO" KVER="$k" sparse
 		step "control build [$k]" no_warnings make -C "$REPO" KVER="$k" control
 	fi
-	# the lab's simulated InfiniBand subnet (tests/softib): built and checked here; its
-	# scenario is not part of the run yet (tests/softib/README.md)
+	# the lab's simulated InfiniBand subnet (tests/softib), which its scenarios load
 	step "softib build W=1 [$k]" no_warnings make -C "$REPO/tests/softib" KVER="$k" &&
 		step "softib sparse [$k]" no_warnings make -C "$REPO/tests/softib" KVER="$k" sparse
 	# (e) one line per scenario; runner self-tests ("# once: yes") on the first kernel only
@@ -69,6 +72,7 @@ for k in "${KERNELS[@]}"; do
 		[[ $k != "${KERNELS[0]}" ]] && grep -qx '# once: yes' "$f" && continue
 		run+=("$f")
 	done
+	report_skips "$k"
 	((${#run[@]})) || continue
 	run_lab "$k" "${mod[@]}" "${jobs[@]}" -o "${LAB_OUT:-$REPO/build/lab/results}/$k" "${run[@]}"
 done
