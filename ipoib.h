@@ -532,11 +532,6 @@ static inline bool ipoib_cm_admin(const struct ipoib_dev_priv *priv)
 	return test_bit(IPOIB_FLAG_ADMIN_CM, &priv->flags);
 }
 
-static inline bool ipoib_wr_is_cm(u64 wr_id)
-{
-	return wr_id & IPOIB_WR_CM;
-}
-
 /* the generation bits of a work request ID posted now */
 static inline u64 ipoib_wr_gen(const struct ipoib_dev_priv *priv)
 {

@@ -18,6 +18,11 @@
 
 #define IPOIB_NAPI_WEIGHT	64
 
+static inline bool ipoib_wr_is_cm(u64 wr_id)
+{
+	return wr_id & IPOIB_WR_CM;
+}
+
 /*
  * Hardware calls completion handlers from interrupts; software devices
  * such as rxe call them from a work item, where a raised softirq would
