@@ -144,6 +144,13 @@ sib_carrier() { [[ $(sib_in "$1" cat "/sys/class/net/${SIB_IF[$1]}/carrier") == 
 # sib_ping N ADDR: one ping from host N answered within 2 s
 sib_ping() { sib_in "$1" ping -c 1 -W 2 "$2"; }
 
+# sib_ping_pair N M: hosts N and M reach each other again, over IPv4 and IPv6 (polled)
+sib_ping_pair() {
+	local a
+	for a in "$(sib_hip "$2")" "$(sib_hip6 "$2")"; do wait_for 30 sib_ping "$1" "$a"; done
+	for a in "$(sib_hip "$1")" "$(sib_hip6 "$1")"; do wait_for 30 sib_ping "$2" "$a"; done
+}
+
 # sib_ping_all: every host pings every other over IPv4 and IPv6 (first answer
 # polled: address resolution and path records come first), then 20 more each
 sib_ping_all() {

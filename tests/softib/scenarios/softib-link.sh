@@ -55,12 +55,7 @@ for round in 1 2; do
 	log "softib1 port 1 ACTIVE again after $(sib_since "$t0") s (opensm's sweep)"
 	wait_for 30 sib_carrier 1
 	log "h1's carrier is back after $(sib_since "$t0") s"
-	for a in "$(sib_hip 1)" "$(sib_hip6 1)"; do
-		wait_for 30 sib_ping 0 "$a"
-	done
-	for a in "$(sib_hip 0)" "$(sib_hip6 0)"; do
-		wait_for 30 sib_ping 1 "$a"
-	done
+	sib_ping_pair 0 1
 	log "round $round: h0 and h1 ping each other again (IPv4, IPv6)"
 done
 

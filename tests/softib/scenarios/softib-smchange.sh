@@ -57,12 +57,7 @@ for round in 1 2; do
 	log "broadcast group has both hosts again after $(sib_since "$t0") s"
 	wait_for 30 v6_groups_ge "$v6"
 	log "saquery -g: $(v6_groups) solicited-node groups again"
-	for a in "$(sib_hip 1)" "$(sib_hip6 1)"; do
-		wait_for 30 sib_ping 0 "$a"
-	done
-	for a in "$(sib_hip 0)" "$(sib_hip6 0)"; do
-		wait_for 30 sib_ping 1 "$a"
-	done
+	sib_ping_pair 0 1
 	log "round $round: h0 and h1 ping each other again (IPv4, IPv6)"
 done
 
