@@ -64,6 +64,13 @@ sib_opensm_stop() {
 	return 0
 }
 
+# sib_teardown: opensm stopped, then ib_ipoib and softib unloaded (each must succeed)
+sib_teardown() {
+	sib_opensm_stop
+	check modprobe -r ib_ipoib
+	check rmmod softib
+}
+
 _sib_exit() {
 	sib_opensm_stop
 	cp "$SIB_OSM/opensm.log" "$LAB_SHARED/a.opensm.log" 2>/dev/null

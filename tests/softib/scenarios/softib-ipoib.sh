@@ -53,6 +53,4 @@ else
 	log "no iperf3 in the guest: no figure"
 fi
 
-sib_opensm_stop
-check modprobe -r ib_ipoib
-check rmmod softib
+sib_teardown

@@ -89,6 +89,4 @@ log "h1 (limited) cannot reach h2 (limited); their parents still can:"
 wait_for 30 sib_ping 1 "$(sib_hip 2)"
 log "    h1 -> h2 over the default partition"
 
-sib_opensm_stop
-check modprobe -r ib_ipoib
-check rmmod softib
+sib_teardown

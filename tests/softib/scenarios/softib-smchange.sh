@@ -61,6 +61,4 @@ for round in 1 2; do
 	log "round $round: h0 and h1 ping each other again (IPv4, IPv6)"
 done
 
-sib_opensm_stop
-check modprobe -r ib_ipoib
-check rmmod softib
+sib_teardown
