@@ -33,6 +33,12 @@
  *    ib_sa's callback on InfiniBand), without rtnl; up to
  *    IPOIB_FAULT_MAX_DONE_MS.  A down flushes that workqueue with rtnl held
  *    and may wait that long.
+ *  - flush: in an IB event's flush task on the global ordered flush queue,
+ *    before the task takes rtnl; up to IPOIB_FAULT_MAX_FLUSH_MS.  Every
+ *    other flush task, of any interface, waits behind it: for tests of the
+ *    order of flushes only.  The delay ends early (within one
+ *    IPOIB_FAULT_SLICE_MS) once the interface is being unregistered, whose
+ *    ipoib_flush_stop() waits for the task with rtnl held.
  *  - path_resolve, rx_alloc, post_recv, cm_send_short: in atomic context;
  *    no delay at all.
  *
@@ -45,6 +51,8 @@
  *    completions are then found by the next open.
  *  - cm_send_short: a connected-mode send that takes it carries only its
  *    first ERRNO - 1 bytes (ERRNO 1..4: a 0..3 byte message).
+ *  - flush: a flush cannot fail; only its delay is injected, and a non-zero
+ *    ERRNO is refused.
  *
  *   /sys/kernel/debug/ipoib/fault/transport_error
  *
@@ -70,12 +78,15 @@
 #define IPOIB_FAULT_MAX_DELAY_MS	10000	/* no lock held, abortable */
 #define IPOIB_FAULT_MAX_LOCKED_MS	200	/* rtnl or ib_cm's handler */
 #define IPOIB_FAULT_MAX_DONE_MS		5000	/* a join completion */
+#define IPOIB_FAULT_MAX_FLUSH_MS	2000	/* holds up every flush task */
 #define IPOIB_FAULT_SLICE_MS		10
 
 struct ipoib_fault {
 	const char *name;
 	unsigned int max_delay_ms;	/* the site's bound, 0: atomic */
 	bool cut_at_down;		/* the delay ends once !OPER_UP */
+	bool cut_at_uninit;		/* the delay ends once !INITIALIZED */
+	bool delay_only;		/* ERRNO must be 0 */
 	unsigned int count;
 	int err;
 	unsigned int delay_ms;
@@ -107,6 +118,9 @@ static struct ipoib_fault ipoib_faults[IPOIB_FAULT_NR] = {
 	[IPOIB_FAULT_CM_SEND_SHORT]	= { .name = "cm_send_short" },
 	[IPOIB_FAULT_MCAST_DONE]	= { .name = "mcast_done",
 					    .max_delay_ms = IPOIB_FAULT_MAX_DONE_MS },
+	[IPOIB_FAULT_FLUSH]		= { .name = "flush",
+					    .max_delay_ms = IPOIB_FAULT_MAX_FLUSH_MS,
+					    .cut_at_uninit = true, .delay_only = true },
 };
 
 static struct dentry *ipoib_debug_root;
@@ -145,9 +159,20 @@ int ipoib_fault_take(struct ipoib_dev_priv *priv, enum ipoib_fault_site site,
 	return err;
 }
 
+/* Whether a delay at @f's site should end now, before its time. */
+static bool ipoib_fault_cut(const struct ipoib_fault *f,
+			    struct ipoib_dev_priv *priv)
+{
+	return (f->cut_at_down &&
+		!test_bit(IPOIB_FLAG_OPER_UP, &priv->flags)) ||
+	       (f->cut_at_uninit &&
+		!test_bit(IPOIB_FLAG_INITIALIZED, &priv->flags));
+}
+
 int ipoib_fault_inject(struct ipoib_dev_priv *priv,
 		       enum ipoib_fault_site site)
 {
+	const struct ipoib_fault *f = &ipoib_faults[site];
 	unsigned long end;
 	unsigned int delay;
 	int err = ipoib_fault_take(priv, site, &delay);
@@ -155,13 +180,12 @@ int ipoib_fault_inject(struct ipoib_dev_priv *priv,
 	might_sleep();
 	if (!delay)
 		return err;
-	if (!ipoib_faults[site].cut_at_down) {
+	if (!f->cut_at_down && !f->cut_at_uninit) {
 		msleep(delay);
 		return err;
 	}
 	end = jiffies + msecs_to_jiffies(delay);
-	while (time_before(jiffies, end) &&
-	       test_bit(IPOIB_FLAG_OPER_UP, &priv->flags))
+	while (time_before(jiffies, end) && !ipoib_fault_cut(f, priv))
 		msleep(IPOIB_FAULT_SLICE_MS);
 	return err;
 }
@@ -209,7 +233,8 @@ static ssize_t ipoib_fault_write(struct file *file, const char __user *ubuf,
 	n = sscanf(buf, "%u %u %n%u %n%15s %n", &count, &err, &end, &delay,
 		   &end, ifname, &end);
 	if (n < 2 || buf[end] || count > IPOIB_FAULT_MAX_COUNT ||
-	    err > MAX_ERRNO || delay > f->max_delay_ms)
+	    err > MAX_ERRNO || delay > f->max_delay_ms ||
+	    (err && f->delay_only))
 		return -EINVAL;
 	if (ifname[0] && !dev_valid_name(ifname))
 		return -EINVAL;

@@ -126,6 +126,7 @@ static void ipoib_flush(struct ipoib_dev_priv *priv,
 {
 	struct ipoib_dev_priv *child;
 
+	ipoib_fault_inject(priv, IPOIB_FAULT_FLUSH);
 	if (!ipoib_flush_rtnl_lock(priv))
 		return;
 

@@ -136,6 +136,11 @@ check bash -c "echo '0 0' > $F/mcast_join"
 check bash -c "echo '1 0 5000 nosuchdev' > $F/mcast_done"
 if bash -c "echo '1 0 5001' > $F/mcast_done" 2>/dev/null; then fail "mcast_done took a delay above 5 s"; fi
 check bash -c "echo '0 0' > $F/mcast_done"
+# flush: delay only (a flush cannot fail), up to 2 s
+check bash -c "echo '1 0 2000 nosuchdev' > $F/flush"
+if bash -c "echo '1 0 2001' > $F/flush" 2>/dev/null; then fail "flush took a delay above 2 s"; fi
+if bash -c "echo '1 5 10' > $F/flush" 2>/dev/null; then fail "flush took an errno"; fi
+check bash -c "echo '0 0' > $F/flush"
 for k in rx_alloc path_resolve post_recv cm_send_short; do
 	if bash -c "echo '1 0 1' > $F/$k" 2>/dev/null; then fail "$k (atomic) took a delay"; fi
 done

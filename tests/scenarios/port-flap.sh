@@ -3,6 +3,11 @@
 # without any user action.  The flush tasks these events queue (PORT_ERR,
 # PORT_ACTIVE, and GID_CHANGE as eth0's addresses come and go) run one at
 # a time: traced on b, no flush task starts before the previous one ended.
+# Before the flaps, two different flush tasks are queued back to back: an
+# address added to eth0 (GID_CHANGE: ib0's GID flush, held for 1 s by the
+# flush fault site before it takes rtnl), then eth0 down (PORT_ERR: the
+# normal flush).  On a flush queue that is not ordered the second would start
+# beside the first.
 # guests: 2
 # timeout: 360
 #
@@ -36,6 +41,15 @@ else
 		echo 1 >$T/events/workqueue/$e/enable
 	done
 	echo >$T/trace
+	log "flap 0: GID_CHANGE then PORT_ERR, the first flush held for 1 s"
+	check bash -c "echo '1 0 1000 ib0' > /sys/kernel/debug/ipoib/fault/flush"
+	check ip addr add 198.18.99.2/32 dev eth0
+	check ip link set eth0 down
+	wait_for 30 grep -qx 0 /sys/class/net/ib0/carrier
+	check ip link set eth0 up
+	check ip addr del 198.18.99.2/32 dev eth0
+	wait_carrier
+	wait_for 60 ping -c 1 -W 1 "$PEER_IB_IP"
 	for round in 1 2 3; do
 		log "flap $round"
 		check ip link set eth0 down
@@ -48,7 +62,11 @@ else
 	for e in workqueue_execute_start workqueue_execute_end; do
 		echo 0 >$T/events/workqueue/$e/enable
 	done
+	log "flush fault site: $(cat /sys/kernel/debug/ipoib/fault/flush)"
+	grep -q ' injected 1' /sys/kernel/debug/ipoib/fault/flush ||
+		fail "no flush task took the delay"
 	grep -E "workqueue_execute_(start|end)" $T/trace >flush.trace || true
+	cp flush.trace "$LAB_SHARED/b.flush.trace" 2>/dev/null || true
 	log "flush tasks: $(grep -c workqueue_execute_start flush.trace) started"
 	(($(grep -c workqueue_execute_start flush.trace) >= 6)) || fail "flush tasks not traced: $(cat flush.trace)"
 	awk '/workqueue_execute_start/ { if (++n > 1) { print "overlap: " $0; bad = 1 } }
