@@ -26,7 +26,6 @@ fi
 # and the simulated InfiniBand subnet's (tests/softib/scenarios: Debian's opensm and
 # in-tree ib_ipoib on softib.ko, one guest, network namespaces as hosts)
 SCENARIO_DIRS+=("$REPO/tests/softib/scenarios")
-skip softib-unload "passed on 6.12 only so far (on 6.1 an iperf3 hung in 9p at exit); run it by name"
 wanted_scenarios "$@"
 ((${#FILES[@]})) || default_scenarios "$REPO"/tests/scenarios/*.sh "$REPO"/tests/softib/scenarios/*.sh
 jobs=()

@@ -57,11 +57,26 @@ sib_opensm_start() {
 	SIB_OSM_PID=$!
 }
 
+# (SIGKILL after 10 s: opensm whose device went away may not act on SIGTERM)
 sib_opensm_stop() {
 	[[ -n $SIB_OSM_PID ]] || return 0
-	kill "$SIB_OSM_PID" 2>/dev/null && wait "$SIB_OSM_PID" 2>/dev/null
+	kill "$SIB_OSM_PID" 2>/dev/null
+	if ! poll 10 _sib_osm_gone; then
+		log "opensm did not exit within 10 s of SIGTERM: SIGKILL"
+		kill -KILL "$SIB_OSM_PID" 2>/dev/null
+	fi
+	wait "$SIB_OSM_PID" 2>/dev/null || true
 	SIB_OSM_PID=
 	return 0
+}
+_sib_osm_gone() { sib_gone "$SIB_OSM_PID"; }
+
+# sib_gone PID: PID has exited (a child of ours not yet waited for is a zombie,
+# which kill -0 still finds)
+sib_gone() {
+	local st
+	st=$(awk '{ print $3 }' "/proc/$1/stat" 2>/dev/null) || return 0
+	[[ -z $st || $st == Z ]]
 }
 
 # sib_teardown: opensm stopped, then ib_ipoib and softib unloaded (each must succeed)

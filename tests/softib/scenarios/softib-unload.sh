@@ -28,14 +28,16 @@ done
 wait_for 30 sib_ping 0 "$(sib_hip 2)"
 wait_for 30 sib_ping 0 "$(sib_hip6 2)"
 
-sib_in 0 ping -q -i 0.01 -W 1 "$(sib_hip 2)" >/tmp/ping.out 2>&1 &
+# (ip netns exec directly, not sib_in: $! is then the command itself, which the
+# SIGINT below must reach, not a subshell waiting for it)
+ip netns exec h0 ping -q -i 0.01 -W 1 "$(sib_hip 2)" >/tmp/ping.out 2>&1 &
 ping_pid=$!
 pids=("$ping_pid")
 if command -v iperf3 >/dev/null; then
-	sib_in 0 iperf3 -s -1 -B "$(sib_hip 0)" >/tmp/iperf-s.out 2>&1 &
+	ip netns exec h0 iperf3 -s -1 -B "$(sib_hip 0)" >/tmp/iperf-s.out 2>&1 &
 	pids+=($!)
 	wait_for 10 sib_in 0 sh -c "ss -ltn | grep -q ':5201 '"
-	sib_in 1 iperf3 -c "$(sib_hip 0)" -t 60 >/tmp/iperf-c.out 2>&1 &
+	ip netns exec h1 iperf3 -c "$(sib_hip 0)" -t 60 >/tmp/iperf-c.out 2>&1 &
 	pids+=($!)
 fi
 # traffic flows: h2 receives the flood, h0 the TCP stream (iperf3 may first wait
@@ -59,10 +61,11 @@ done
 # SIGINT: ping prints its summary
 # (not `wait`: on 6.1 an exiting iperf3 once hung in a 9p clunk on the guest's root
 # file system, outside softib, and took the scenario's time with it)
-gone() { ! kill -0 "$1" 2>/dev/null; }
 for p in "${pids[@]}"; do
 	kill -INT "$p" 2>/dev/null || true
-	poll 10 gone "$p" || log "pid $p ($(cat "/proc/$p/comm" 2>/dev/null)) did not exit within 10 s"
+	poll 10 sib_gone "$p" && continue
+	log "pid $p ($(cat "/proc/$p/comm" 2>/dev/null)) did not exit within 10 s of SIGINT: $(cat "/proc/$p/wchan" 2>/dev/null)"
+	kill -KILL "$p" 2>/dev/null || true
 done
 log "ping: $(grep 'packets transmitted' /tmp/ping.out || true)"
 log "iperf3: $(grep -E '^\[' /tmp/iperf-c.out | tail -n 1 || true)"
