@@ -29,7 +29,7 @@
 #define SIB_MAX_WR		1024
 #define SIB_MAX_SGE		32	/* ipoib CM: 16 per SRQ receive */
 #define SIB_MAX_SRQ		256
-#define SIB_MAX_MSG		(1U << 20)	/* RC message */
+#define SIB_MAX_MSG		BIT(20)		/* RC message */
 #define SIB_MAX_RD_ATOM		16	/* recorded only: no RDMA READ */
 #define SIB_MAX_CQE		65536	/* ipoib without SRQ asks ~33000 */
 #define SIB_MAX_QP		1024

@@ -431,11 +431,10 @@ static int sib_post_srq_recv(struct ib_srq *ibsrq, const struct ib_recv_wr *wr,
 	for (; wr; wr = wr->next) {
 		struct sib_rwqe *w;
 
-		if (wr->num_sge < 0 || wr->num_sge > srq->max_sge) {
+		if (wr->num_sge < 0 || wr->num_sge > srq->max_sge)
 			ret = -EINVAL;
-		} else if (srq->count == srq->size) {
+		else if (srq->count == srq->size)
 			ret = -ENOMEM;
-		}
 		if (ret) {
 			*bad = wr;
 			break;
