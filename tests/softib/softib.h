@@ -231,7 +231,8 @@ struct sib_rwqe {
 
 struct sib_srq {
 	struct ib_srq ibsrq;
-	spinlock_t lock;		/* everything below; nests in fab->lock */
+	/* everything below; nests in fab->lock and in a QP's lock */
+	spinlock_t lock;
 	struct sib_rwqe *rq;
 	u32 size, head, count;
 	u32 max_sge;

@@ -106,7 +106,21 @@ for a in "$(sib_hip 1)" "$(sib_hip6 1)"; do pings 0 "$a"; done
 rc_log
 (($(rc 0 rx) == r0 && $(rc 1 rx) == r1)) || fail "RC messages after going back to datagram mode"
 
-sib_teardown
+# teardown (sib_teardown's steps), rmmod timed: if it takes more than 3 s, its
+# kernel stack is shown (where ib_core or a client waits)
+exited() { [[ ! -e /proc/$1/stat || $(awk '{ print $3 }' "/proc/$1/stat") == Z ]]; }
+sib_opensm_stop
+check modprobe -r ib_ipoib
+t0=$(date +%s.%N)
+log "+ rmmod softib"
+rmmod softib &
+pid=$!
+if ! poll 3 exited "$pid"; then
+	log "rmmod softib still running after 3 s, its stack:"
+	sed 's/^/    /' "/proc/$pid/stack"
+fi
+wait "$pid" || fail "rmmod softib failed"
+log "rmmod softib: $(sib_since "$t0") s"
 if dmesg | grep -Ei 'ib_cm|ipoib' | grep -Ei 'timing out|fail|error'; then
 	fail "ib_cm/ipoib complained (above)"
 fi
