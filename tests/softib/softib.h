@@ -117,6 +117,7 @@ struct sib_hca {
 	int index;
 	bool registered;
 	struct ida qpn_ida;
+	u32 qpn_next;			/* where the next QPN search starts */
 	struct xarray qps;		/* QPN -> sib_qp (data QPs); own lock */
 	struct sib_qp *qp0[SIB_MAX_HCA_PORTS];	/* fab->lock */
 	struct sib_qp *qp1[SIB_MAX_HCA_PORTS];	/* fab->lock */

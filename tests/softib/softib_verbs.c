@@ -492,9 +492,20 @@ static int sib_create_qp(struct ib_qp *ibqp, struct ib_qp_init_attr *init,
 		return -ENOMEM;
 
 	if (numbered) {
-		ret = ida_alloc_range(&hca->qpn_ida, 2, 0xffffff, GFP_KERNEL);
+		/*
+		 * QPNs go round (a hint, racy but harmless), as a real HCA's
+		 * do: ib_cm refuses a connection from a QPN it still holds
+		 * in timewait (stale connection), so an immediate reuse hurts.
+		 */
+		ret = ida_alloc_range(&hca->qpn_ida,
+				      max_t(u32, READ_ONCE(hca->qpn_next), 2),
+				      0xffffff, GFP_KERNEL);
+		if (ret == -ENOSPC)
+			ret = ida_alloc_range(&hca->qpn_ida, 2, 0xffffff,
+					      GFP_KERNEL);
 		if (ret < 0)
 			goto err_rq;
+		WRITE_ONCE(hca->qpn_next, ret + 1);
 		ibqp->qp_num = ret;
 		ret = xa_insert_irq(&hca->qps, ibqp->qp_num, qp, GFP_KERNEL);
 		if (ret)
