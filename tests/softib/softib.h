@@ -27,7 +27,10 @@
 #define SIB_MLID_BASE		0xc000
 #define SIB_LID_PERMISSIVE	0xffff
 #define SIB_MAX_WR		1024
-#define SIB_MAX_SGE		8
+#define SIB_MAX_SGE		32	/* ipoib CM: 16 per SRQ receive */
+#define SIB_MAX_SRQ		256
+#define SIB_MAX_MSG		BIT(20)		/* RC message */
+#define SIB_MAX_RD_ATOM		16	/* recorded only: no RDMA READ */
 #define SIB_MAX_CQE		65536	/* ipoib without SRQ asks ~33000 */
 #define SIB_MAX_QP		1024
 #define SIB_MAX_MCAST		128
@@ -114,11 +117,14 @@ struct sib_hca {
 	int index;
 	bool registered;
 	struct ida qpn_ida;
+	u32 qpn_next;			/* where the next QPN search starts */
 	struct xarray qps;		/* QPN -> sib_qp (data QPs); own lock */
 	struct sib_qp *qp0[SIB_MAX_HCA_PORTS];	/* fab->lock */
 	struct sib_qp *qp1[SIB_MAX_HCA_PORTS];	/* fab->lock */
 	struct list_head mcast;		/* sib_mcast, fab->lock */
-	atomic_t nqps, ncqs, npds, nahs;
+	atomic_t nqps, ncqs, npds, nahs, nsrqs;
+	/* RC messages received (acked), RNR NAKs sent, lost; fab->lock */
+	u64 rc_rx, rc_rnr, rc_lost;
 };
 
 struct sib_switch {
@@ -150,6 +156,14 @@ struct sib_fabric {
 	u64 wire_taken;			/* items the wire took off its lists */
 	/* of those, finished: the wire work writes, sib_wire_sync() reads */
 	u64 wire_done;
+	/*
+	 * RC messages waiting for a retry (RNR NAK timer, ack timeout),
+	 * through sib_pkt.list; retry_work puts them back on the wire when due.
+	 */
+	struct list_head parked;
+	struct delayed_work retry_work;
+	bool retry_armed;		/* retry_work queued for retry_due */
+	unsigned long retry_due;
 	struct sib_switch *sw;
 	struct sib_hca *hcas[SIB_MAX_HCAS];
 	int nhcas;
@@ -173,10 +187,21 @@ struct sib_pkt {
 	u32 src_qpn, dst_qpn, qkey;
 	u32 imm;
 	bool has_imm;
-	/* send completion still owed to the sender (taken by the wire) */
+	/*
+	 * Send completion still owed to the sender (taken by the wire).  For
+	 * an RC message, sqp (fab->lock) is cleared when the sender drops the
+	 * message (destroy, RESET); the wire then frees it.
+	 */
 	struct sib_qp *sqp;
 	u64 wr_id;
 	bool signaled;
+	bool rc;			/* an RC SEND: see softib_wire.c */
+	bool parked;			/* on fab->parked (fab->lock) */
+	bool expired;			/* back from fab->parked (fab->lock) */
+	bool rnr;			/* parked for an RNR NAK, not a loss */
+	u8 rnr_timer;			/* the responder's min_rnr_timer */
+	unsigned long due;		/* jiffies, while parked */
+	struct list_head sq_node;	/* in sqp->sq (fab->lock) */
 	u32 len;
 	u8 data[];
 };
@@ -205,6 +230,16 @@ struct sib_rwqe {
 	struct ib_sge sg[SIB_MAX_SGE];
 };
 
+struct sib_srq {
+	struct ib_srq ibsrq;
+	/* everything below; nests in fab->lock and in a QP's lock */
+	spinlock_t lock;
+	struct sib_rwqe *rq;
+	u32 size, head, count;
+	u32 max_sge;
+	u32 limit;			/* armed while non-zero */
+};
+
 struct sib_qp {
 	struct ib_qp ibqp;
 	struct sib_hca *hca;
@@ -219,6 +254,26 @@ struct sib_qp {
 	u32 rq_size, rq_head, rq_count;
 	bool flush_queued;		/* fab->lock */
 	struct list_head flush_node;	/* fab->lock */
+
+	/*
+	 * RC.  The attributes are written under fab->lock and lock together
+	 * (modify_qp) and read under either.  The send queue is under
+	 * fab->lock: sib_pkts through sq_node, oldest first; inflight is the
+	 * one message on the wire or parked for a retry (the sq head), NULL
+	 * when none is.  One message at a time keeps RC order through retries.
+	 */
+	struct sib_srq *srq;
+	struct list_head sq;
+	u32 sq_size, sq_count;
+	struct sib_pkt *inflight;
+	u8 rnr_left, retry_left;	/* retries left for inflight */
+	bool last_wqe_sent;		/* IB_EVENT_QP_LAST_WQE_REACHED given */
+	u32 dest_qpn, rq_psn, sq_psn;
+	enum ib_mtu path_mtu;
+	struct rdma_ah_attr ah;
+	u8 timeout, retry_cnt, rnr_retry, min_rnr_timer;
+	u8 max_rd_atomic, max_dest_rd_atomic;
+	int access;
 };
 
 static inline struct sib_hca *to_hca(struct ib_device *d)
@@ -231,6 +286,11 @@ static inline struct sib_qp *to_qp(struct ib_qp *q)
 	return container_of(q, struct sib_qp, ibqp);
 }
 
+static inline struct sib_srq *to_srq(struct ib_srq *s)
+{
+	return container_of(s, struct sib_srq, ibsrq);
+}
+
 static inline struct sib_cq *to_cq(struct ib_cq *c)
 {
 	return container_of(c, struct sib_cq, ibcq);
@@ -241,12 +301,26 @@ extern const struct ib_device_ops sib_dev_ops;
 void sib_cq_push(struct sib_cq *cq, const struct ib_wc *wc, bool solicited);
 bool sib_qp_deliver(struct sib_qp *qp, struct sib_pkt *pkt, u16 pkey_index);
 void sib_qp_flush(struct sib_qp *qp);
+void sib_qp_to_err_locked(struct sib_fabric *fab, struct sib_qp *qp);
+void sib_rc_kick_locked(struct sib_fabric *fab, struct sib_qp *qp);
+
+/* what became of an RC message at the responder */
+enum sib_rc_result {
+	SIB_RC_ACK,		/* accepted into a receive WQE */
+	SIB_RC_RNR,		/* no receive WQE posted: RNR NAK */
+	SIB_RC_LOST,		/* dropped: no answer, the requester times out */
+	SIB_RC_REM_ERR,		/* NAK: invalid request (message too long) */
+	SIB_RC_TIMEOUT,		/* lost, and no retry left (requester side) */
+};
+
+enum sib_rc_result sib_rc_deliver(struct sib_qp *qp, struct sib_pkt *pkt);
 
 /* softib_wire.c */
 void sib_wire_send(struct sib_fabric *fab, struct sib_port *from,
 		   struct sib_pkt *pkt);
 void sib_wire_work(struct work_struct *work);
 void sib_wire_sync(struct sib_fabric *fab);
+void sib_retry_work(struct work_struct *work);
 struct sib_pkt *sib_pkt_alloc(u32 len, gfp_t gfp);
 
 /* softib_sma.c */

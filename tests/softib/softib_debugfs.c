@@ -4,11 +4,15 @@
  *
  *   /sys/kernel/debug/softib/<hca>/port<P>/link     HCA port P's cable
  *   /sys/kernel/debug/softib/switch/port<P>/link    switch port P's cable
+ *   /sys/kernel/debug/softib/<hca>/rc               RC messages, as responder
  *
  * link reads 1 while the cable is plugged in (the port trains when it can)
  * and 0 while pulled; writing 0 pulls it (both ends DOWN, Polling), writing
  * 1 plugs it back (both ends train to LinkUp and wait in INIT for the SM).
+ * rc (read only) counts the RC messages the HCA accepted (rx), answered
+ * with an RNR NAK (rnr) and dropped (lost), one "name value" per line.
  */
+#include <linux/seq_file.h>
 #include <linux/debugfs.h>
 #include <linux/kernel.h>
 #include <linux/uaccess.h>
@@ -52,6 +56,23 @@ static const struct file_operations link_fops = {
 	.llseek = default_llseek,
 };
 
+static int rc_show(struct seq_file *m, void *unused)
+{
+	struct sib_hca *hca = m->private;
+	struct sib_fabric *fab = hca->node.fab;
+	u64 rx, rnr, lost;
+	unsigned long flags;
+
+	spin_lock_irqsave(&fab->lock, flags);
+	rx = hca->rc_rx;
+	rnr = hca->rc_rnr;
+	lost = hca->rc_lost;
+	spin_unlock_irqrestore(&fab->lock, flags);
+	seq_printf(m, "rx %llu\nrnr %llu\nlost %llu\n", rx, rnr, lost);
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(rc);
+
 static void add_port(struct dentry *dir, struct sib_port *p)
 {
 	char name[16];
@@ -81,6 +102,7 @@ void sib_debugfs_init(struct sib_fabric *fab)
 		d = debugfs_create_dir(dev_name(&hca->ibdev.dev), root);
 		for (p = 0; p < hca->node.nports; p++)
 			add_port(d, &hca->ports[p]);
+		debugfs_create_file("rc", 0400, d, hca, &rc_fops);
 	}
 	d = debugfs_create_dir("switch", root);
 	for (p = 1; p <= fab->sw->node.nports; p++)

@@ -65,6 +65,8 @@ static struct sib_fabric *fabric_alloc(void)
 	INIT_LIST_HEAD(&fab->wire);
 	INIT_LIST_HEAD(&fab->flushq);
 	INIT_WORK(&fab->wire_work, sib_wire_work);
+	INIT_LIST_HEAD(&fab->parked);
+	INIT_DELAYED_WORK(&fab->retry_work, sib_retry_work);
 	fab->wq = alloc_ordered_workqueue("softib_wire", WQ_MEM_RECLAIM);
 	if (!fab->wq)
 		goto err;
@@ -166,8 +168,13 @@ static void fabric_stop(struct sib_fabric *fab)
 		}
 		spin_unlock_irqrestore(&fab->lock, flags);
 	}
-	/* packets in flight now find no cable; let the wire drain */
+	/*
+	 * Packets in flight now find no cable; let the wire drain.  No QP is
+	 * left, so nothing is parked for a retry (destroy_qp takes its own).
+	 */
 	flush_work(&fab->wire_work);
+	cancel_delayed_work_sync(&fab->retry_work);
+	WARN_ON(!list_empty(&fab->parked));
 }
 
 static int __init softib_init(void)

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * softib verbs: PD, AH, CQ, and UD-style QPs (SMI, GSI, UD).
+ * softib verbs: PD, AH, CQ, SRQ, UD-style QPs (SMI, GSI, UD) and RC QPs
+ * (SEND and SEND with immediate; the wire side of RC is in softib_wire.c).
  *
  * Buffers are kernel virtual addresses (the device has no dma_device, so
  * ib_uses_virt_dma() is true and ib_dma_map_*() returns the address).
@@ -49,6 +50,13 @@ static int sib_query_device(struct ib_device *ibdev, struct ib_device_attr *a,
 	a->max_total_mcast_qp_attach = SIB_MAX_MCAST;
 	a->max_pkeys = SIB_HCA_PKEYS;
 	a->local_ca_ack_delay = 15;
+	a->device_cap_flags = IB_DEVICE_RC_RNR_NAK_GEN;
+	a->max_qp_rd_atom = SIB_MAX_RD_ATOM;
+	a->max_qp_init_rd_atom = SIB_MAX_RD_ATOM;
+	a->max_res_rd_atom = SIB_MAX_RD_ATOM * SIB_MAX_QP;
+	a->max_srq = SIB_MAX_SRQ;
+	a->max_srq_wr = SIB_MAX_WR;
+	a->max_srq_sge = SIB_MAX_SGE;
 	return 0;
 }
 
@@ -95,7 +103,7 @@ static int sib_query_port(struct ib_device *ibdev, u32 port_num,
 	a->phys_mtu = SIB_MTU_BYTES;
 	a->gid_tbl_len = 1;
 	a->port_cap_flags = p->cap_mask;
-	a->max_msg_sz = SIB_MTU_BYTES;
+	a->max_msg_sz = SIB_MAX_MSG;	/* RC; UD is limited by the MTU */
 	a->bad_pkey_cntr = p->pkey_violations;
 	a->qkey_viol_cntr = p->qkey_violations;
 	a->pkey_tbl_len = SIB_HCA_PKEYS;
@@ -346,6 +354,101 @@ static int sib_req_notify_cq(struct ib_cq *ibcq, enum ib_cq_notify_flags f)
 	return ret;
 }
 
+static int sib_create_srq(struct ib_srq *ibsrq, struct ib_srq_init_attr *init,
+			  struct ib_udata *udata)
+{
+	struct sib_srq *srq = to_srq(ibsrq);
+
+	if (udata || init->srq_type != IB_SRQT_BASIC)
+		return -EOPNOTSUPP;
+	if (!init->attr.max_wr || init->attr.max_wr > SIB_MAX_WR ||
+	    init->attr.max_sge > SIB_MAX_SGE ||
+	    init->attr.srq_limit > init->attr.max_wr)
+		return -EINVAL;
+	spin_lock_init(&srq->lock);
+	srq->size = init->attr.max_wr;
+	srq->max_sge = max_t(u32, init->attr.max_sge, 1);
+	srq->limit = init->attr.srq_limit;
+	srq->rq = kvcalloc(srq->size, sizeof(*srq->rq), GFP_KERNEL);
+	if (!srq->rq)
+		return -ENOMEM;
+	init->attr.max_sge = srq->max_sge;
+	atomic_inc(&to_hca(ibsrq->device)->nsrqs);
+	return 0;
+}
+
+/* No resizing (IB_DEVICE_SRQ_RESIZE is not offered); the limit can be armed. */
+static int sib_modify_srq(struct ib_srq *ibsrq, struct ib_srq_attr *attr,
+			  enum ib_srq_attr_mask mask, struct ib_udata *udata)
+{
+	struct sib_srq *srq = to_srq(ibsrq);
+	unsigned long flags;
+
+	if (udata)
+		return -EOPNOTSUPP;
+	if ((mask & IB_SRQ_MAX_WR) ||
+	    ((mask & IB_SRQ_LIMIT) && attr->srq_limit > srq->size))
+		return -EINVAL;
+	if (mask & IB_SRQ_LIMIT) {
+		spin_lock_irqsave(&srq->lock, flags);
+		srq->limit = attr->srq_limit;
+		spin_unlock_irqrestore(&srq->lock, flags);
+	}
+	return 0;
+}
+
+static int sib_query_srq(struct ib_srq *ibsrq, struct ib_srq_attr *attr)
+{
+	struct sib_srq *srq = to_srq(ibsrq);
+	unsigned long flags;
+
+	spin_lock_irqsave(&srq->lock, flags);
+	attr->max_wr = srq->size;
+	attr->max_sge = srq->max_sge;
+	attr->srq_limit = srq->limit;
+	spin_unlock_irqrestore(&srq->lock, flags);
+	return 0;
+}
+
+/* The core keeps an SRQ alive while a QP uses it (usecnt). */
+static int sib_destroy_srq(struct ib_srq *ibsrq, struct ib_udata *udata)
+{
+	struct sib_srq *srq = to_srq(ibsrq);
+
+	kvfree(srq->rq);
+	atomic_dec(&to_hca(ibsrq->device)->nsrqs);
+	return 0;
+}
+
+static int sib_post_srq_recv(struct ib_srq *ibsrq, const struct ib_recv_wr *wr,
+			     const struct ib_recv_wr **bad)
+{
+	struct sib_srq *srq = to_srq(ibsrq);
+	unsigned long flags;
+	int ret = 0;
+
+	spin_lock_irqsave(&srq->lock, flags);
+	for (; wr; wr = wr->next) {
+		struct sib_rwqe *w;
+
+		if (wr->num_sge < 0 || wr->num_sge > srq->max_sge)
+			ret = -EINVAL;
+		else if (srq->count == srq->size)
+			ret = -ENOMEM;
+		if (ret) {
+			*bad = wr;
+			break;
+		}
+		w = &srq->rq[(srq->head + srq->count) % srq->size];
+		w->wr_id = wr->wr_id;
+		w->num_sge = wr->num_sge;
+		memcpy(w->sg, wr->sg_list, wr->num_sge * sizeof(*wr->sg_list));
+		srq->count++;
+	}
+	spin_unlock_irqrestore(&srq->lock, flags);
+	return ret;
+}
+
 static int sib_create_qp(struct ib_qp *ibqp, struct ib_qp_init_attr *init,
 			 struct ib_udata *udata)
 {
@@ -354,38 +457,55 @@ static int sib_create_qp(struct ib_qp *ibqp, struct ib_qp_init_attr *init,
 	struct sib_qp *qp = to_qp(ibqp);
 	struct sib_qp **slot = NULL;
 	unsigned long flags;
+	bool numbered;
 	int ret;
 
 	if (udata)
 		return -EOPNOTSUPP;
-	if (init->create_flags || init->srq || init->cap.max_inline_data)
+	if (init->create_flags || init->cap.max_inline_data ||
+	    (init->srq && init->qp_type != IB_QPT_RC))
 		return -EOPNOTSUPP;
 	if (init->qp_type != IB_QPT_SMI && init->qp_type != IB_QPT_GSI &&
-	    init->qp_type != IB_QPT_UD)
+	    init->qp_type != IB_QPT_UD && init->qp_type != IB_QPT_RC)
 		return -EOPNOTSUPP;
 	if (init->cap.max_send_wr > SIB_MAX_WR ||
 	    init->cap.max_recv_wr > SIB_MAX_WR ||
 	    init->cap.max_send_sge > SIB_MAX_SGE ||
 	    init->cap.max_recv_sge > SIB_MAX_SGE)
 		return -EINVAL;
-	if (init->qp_type != IB_QPT_UD && !hca_port(hca, init->port_num))
+	numbered = init->qp_type == IB_QPT_UD || init->qp_type == IB_QPT_RC;
+	if (!numbered && !hca_port(hca, init->port_num))
 		return -EINVAL;
 
 	spin_lock_init(&qp->lock);
 	INIT_LIST_HEAD(&qp->flush_node);
+	INIT_LIST_HEAD(&qp->sq);
 	qp->hca = hca;
 	qp->state = IB_QPS_RESET;
 	qp->sig_all = init->sq_sig_type == IB_SIGNAL_ALL_WR;
-	qp->port = init->qp_type == IB_QPT_UD ? 1 : init->port_num;
+	qp->port = numbered ? 1 : init->port_num;
+	qp->srq = init->srq ? to_srq(init->srq) : NULL;
+	qp->sq_size = max_t(u32, init->cap.max_send_wr, 1);
 	qp->rq_size = max_t(u32, init->cap.max_recv_wr, 1);
 	qp->rq = kvcalloc(qp->rq_size, sizeof(*qp->rq), GFP_KERNEL);
 	if (!qp->rq)
 		return -ENOMEM;
 
-	if (init->qp_type == IB_QPT_UD) {
-		ret = ida_alloc_range(&hca->qpn_ida, 2, 0xffffff, GFP_KERNEL);
+	if (numbered) {
+		/*
+		 * QPNs go round (a hint, racy but harmless), as a real HCA's
+		 * do: ib_cm refuses a connection from a QPN it still holds
+		 * in timewait (stale connection), so an immediate reuse hurts.
+		 */
+		ret = ida_alloc_range(&hca->qpn_ida,
+				      max_t(u32, READ_ONCE(hca->qpn_next), 2),
+				      0xffffff, GFP_KERNEL);
+		if (ret == -ENOSPC)
+			ret = ida_alloc_range(&hca->qpn_ida, 2, 0xffffff,
+					      GFP_KERNEL);
 		if (ret < 0)
 			goto err_rq;
+		WRITE_ONCE(hca->qpn_next, ret + 1);
 		ibqp->qp_num = ret;
 		ret = xa_insert_irq(&hca->qps, ibqp->qp_num, qp, GFP_KERNEL);
 		if (ret)
@@ -402,8 +522,8 @@ static int sib_create_qp(struct ib_qp *ibqp, struct ib_qp_init_attr *init,
 		if (ret)
 			goto err_rq;
 	}
-	init->cap.max_send_wr = max_t(u32, init->cap.max_send_wr, 1);
-	init->cap.max_recv_wr = qp->rq_size;
+	init->cap.max_send_wr = qp->sq_size;
+	init->cap.max_recv_wr = qp->srq ? 0 : qp->rq_size;
 	init->cap.max_inline_data = 0;
 	atomic_inc(&hca->nqps);
 	return 0;
@@ -415,7 +535,10 @@ err_rq:
 	return ret;
 }
 
-/* fab->lock held: make the wire flush this QP's receive queue. */
+/*
+ * fab->lock held: make the wire flush this QP (posted receives and sends,
+ * and the last-WQE-reached event of a QP on an SRQ).
+ */
 static void queue_flush_locked(struct sib_fabric *fab, struct sib_qp *qp)
 {
 	if (!qp->flush_queued) {
@@ -425,11 +548,121 @@ static void queue_flush_locked(struct sib_fabric *fab, struct sib_qp *qp)
 	}
 }
 
+/* fab->lock held: an error moves qp to ERR (or it is there); flush it. */
+void sib_qp_to_err_locked(struct sib_fabric *fab, struct sib_qp *qp)
+{
+	spin_lock(&qp->lock);
+	qp->state = IB_QPS_ERR;
+	spin_unlock(&qp->lock);
+	queue_flush_locked(fab, qp);
+}
+
+/*
+ * fab->lock held: drop every posted send of an RC QP without a completion
+ * (RESET, destroy).  A message on the wire is left to the wire, which frees
+ * it once it finds its sqp cleared.
+ */
+static void sq_discard_locked(struct sib_qp *qp)
+{
+	struct sib_pkt *pkt, *tmp;
+
+	list_for_each_entry_safe(pkt, tmp, &qp->sq, sq_node) {
+		list_del_init(&pkt->sq_node);
+		pkt->sqp = NULL;
+		if (pkt == qp->inflight && !pkt->parked)
+			continue;
+		if (pkt->parked)
+			list_del(&pkt->list);
+		kfree(pkt);
+	}
+	qp->inflight = NULL;
+	qp->sq_count = 0;
+}
+
+/*
+ * fab->lock held: if the RC QP can send and has no message on the wire,
+ * put the oldest posted one there, addressed by the QP's current path.
+ */
+void sib_rc_kick_locked(struct sib_fabric *fab, struct sib_qp *qp)
+{
+	struct sib_port *port = &qp->hca->ports[qp->port - 1];
+	struct sib_pkt *pkt;
+
+	lockdep_assert_held(&fab->lock);
+	if (qp->inflight || qp->state != IB_QPS_RTS || list_empty(&qp->sq))
+		return;
+	pkt = list_first_entry(&qp->sq, struct sib_pkt, sq_node);
+	pkt->slid = port->lid | (rdma_ah_get_path_bits(&qp->ah) &
+				 ((1 << port->lmc) - 1));
+	pkt->dlid = rdma_ah_get_dlid(&qp->ah);
+	pkt->sl = rdma_ah_get_sl(&qp->ah);
+	pkt->pkey = port->pkeys[qp->pkey_index % SIB_HCA_PKEYS];
+	pkt->src_qpn = qp->ibqp.qp_num;
+	pkt->dst_qpn = qp->dest_qpn;
+	qp->inflight = pkt;
+	qp->rnr_left = qp->rnr_retry;
+	qp->retry_left = qp->retry_cnt;
+	sib_wire_send(fab, port, pkt);
+}
+
+/* RC attributes accepted by modify_qp, checked before anything changes. */
+static bool rc_attr_ok(const struct ib_qp_attr *attr, int mask)
+{
+	if (mask & IB_QP_ALT_PATH)
+		return false;		/* no automatic path migration */
+	if ((mask & IB_QP_AV) && attr->ah_attr.type != RDMA_AH_ATTR_TYPE_IB)
+		return false;
+	if ((mask & IB_QP_PATH_MTU) &&
+	    (attr->path_mtu < IB_MTU_256 || attr->path_mtu > IB_MTU_4096))
+		return false;
+	if ((mask & IB_QP_MAX_QP_RD_ATOMIC) &&
+	    attr->max_rd_atomic > SIB_MAX_RD_ATOM)
+		return false;
+	if ((mask & IB_QP_MAX_DEST_RD_ATOMIC) &&
+	    attr->max_dest_rd_atomic > SIB_MAX_RD_ATOM)
+		return false;
+	return true;
+}
+
+/* qp->lock and fab->lock held: record the RC attributes in mask. */
+static void rc_attr_set(struct sib_qp *qp, const struct ib_qp_attr *attr,
+			int mask)
+{
+	if (mask & IB_QP_AV) {
+		qp->ah = attr->ah_attr;
+		/* the GID attribute reference belongs to the core */
+		qp->ah.grh.sgid_attr = NULL;
+	}
+	if (mask & IB_QP_PATH_MTU)
+		qp->path_mtu = attr->path_mtu;
+	if (mask & IB_QP_DEST_QPN)
+		qp->dest_qpn = attr->dest_qp_num & 0xffffff;
+	if (mask & IB_QP_RQ_PSN)
+		qp->rq_psn = attr->rq_psn & 0xffffff;
+	if (mask & IB_QP_SQ_PSN)
+		qp->sq_psn = attr->sq_psn & 0xffffff;
+	if (mask & IB_QP_TIMEOUT)
+		qp->timeout = attr->timeout & 31;
+	if (mask & IB_QP_RETRY_CNT)
+		qp->retry_cnt = attr->retry_cnt & 7;
+	if (mask & IB_QP_RNR_RETRY)
+		qp->rnr_retry = attr->rnr_retry & 7;
+	if (mask & IB_QP_MIN_RNR_TIMER)
+		qp->min_rnr_timer = attr->min_rnr_timer & 31;
+	if (mask & IB_QP_MAX_QP_RD_ATOMIC)
+		qp->max_rd_atomic = attr->max_rd_atomic;
+	if (mask & IB_QP_MAX_DEST_RD_ATOMIC)
+		qp->max_dest_rd_atomic = attr->max_dest_rd_atomic;
+	if (mask & IB_QP_ACCESS_FLAGS)
+		qp->access = attr->qp_access_flags;
+}
+
 static int sib_modify_qp(struct ib_qp *ibqp, struct ib_qp_attr *attr, int mask,
 			 struct ib_udata *udata)
 {
 	struct sib_qp *qp = to_qp(ibqp);
 	struct sib_fabric *fab = hca_fab(qp->hca);
+	bool rc = ibqp->qp_type == IB_QPT_RC;
 	enum ib_qp_state cur, next;
 	unsigned long flags;
 
@@ -442,8 +675,10 @@ static int sib_modify_qp(struct ib_qp *ibqp, struct ib_qp_attr *attr, int mask,
 	if (!ib_modify_qp_is_ok(cur, next, ibqp->qp_type, mask) ||
 	    ((mask & IB_QP_PKEY_INDEX) && attr->pkey_index >= SIB_HCA_PKEYS) ||
 	    ((mask & IB_QP_PORT) &&
-	     (ibqp->qp_type != IB_QPT_UD ||
-	      !hca_port(qp->hca, attr->port_num)))) {
+	     ((ibqp->qp_type != IB_QPT_UD && !rc) ||
+	      !hca_port(qp->hca, attr->port_num))) ||
+	    (rc && (next == IB_QPS_SQD || next == IB_QPS_SQE ||
+		    !rc_attr_ok(attr, mask)))) {
 		spin_unlock(&qp->lock);
 		spin_unlock_irqrestore(&fab->lock, flags);
 		return -EINVAL;
@@ -454,14 +689,21 @@ static int sib_modify_qp(struct ib_qp *ibqp, struct ib_qp_attr *attr, int mask,
 		qp->qkey = attr->qkey;
 	if (mask & IB_QP_PORT)
 		qp->port = attr->port_num;
+	if (rc)
+		rc_attr_set(qp, attr, mask);
 	qp->state = next;
 	if (next == IB_QPS_RESET) {
 		qp->rq_head = 0;
 		qp->rq_count = 0;
+		qp->last_wqe_sent = false;
 	}
-	if (next == IB_QPS_ERR && qp->rq_count)
-		queue_flush_locked(fab, qp);
 	spin_unlock(&qp->lock);
+	if (rc && next == IB_QPS_RESET)
+		sq_discard_locked(qp);
+	if (next == IB_QPS_ERR && (qp->rq_count || rc))
+		queue_flush_locked(fab, qp);
+	if (rc && next == IB_QPS_RTS)
+		sib_rc_kick_locked(fab, qp);
 	spin_unlock_irqrestore(&fab->lock, flags);
 	return 0;
 }
@@ -480,11 +722,26 @@ static int sib_query_qp(struct ib_qp *ibqp, struct ib_qp_attr *attr, int mask,
 	attr->qkey = qp->qkey;
 	attr->pkey_index = qp->pkey_index;
 	attr->port_num = qp->port;
-	attr->cap.max_recv_wr = qp->rq_size;
-	attr->cap.max_send_wr = SIB_MAX_WR;
+	attr->cap.max_recv_wr = qp->srq ? 0 : qp->rq_size;
+	attr->cap.max_send_wr = qp->sq_size;
 	attr->cap.max_send_sge = SIB_MAX_SGE;
 	attr->cap.max_recv_sge = SIB_MAX_SGE;
+	if (ibqp->qp_type == IB_QPT_RC) {
+		attr->ah_attr = qp->ah;
+		attr->path_mtu = qp->path_mtu;
+		attr->dest_qp_num = qp->dest_qpn;
+		attr->rq_psn = qp->rq_psn;
+		attr->sq_psn = qp->sq_psn;
+		attr->timeout = qp->timeout;
+		attr->retry_cnt = qp->retry_cnt;
+		attr->rnr_retry = qp->rnr_retry;
+		attr->min_rnr_timer = qp->min_rnr_timer;
+		attr->max_rd_atomic = qp->max_rd_atomic;
+		attr->max_dest_rd_atomic = qp->max_dest_rd_atomic;
+		attr->qp_access_flags = qp->access;
+	}
 	spin_unlock_irqrestore(&qp->lock, flags);
+	init->srq = ibqp->srq;
 	init->qp_type = ibqp->qp_type;
 	init->send_cq = ibqp->send_cq;
 	init->recv_cq = ibqp->recv_cq;
@@ -521,7 +778,9 @@ static int sib_destroy_qp(struct ib_qp *ibqp, struct ib_udata *udata)
 	list_for_each_entry(pkt, &fab->wire, list)
 		if (pkt->sqp == qp)
 			pkt->sqp = NULL;
-	if (ibqp->qp_type == IB_QPT_UD)
+	if (ibqp->qp_type == IB_QPT_RC)
+		sq_discard_locked(qp);
+	if (ibqp->qp_type == IB_QPT_UD || ibqp->qp_type == IB_QPT_RC)
 		xa_erase(&hca->qps, ibqp->qp_num);
 	spin_unlock_irqrestore(&fab->lock, flags);
 	/*
@@ -530,7 +789,7 @@ static int sib_destroy_qp(struct ib_qp *ibqp, struct ib_udata *udata)
 	 * its sends).  Items it takes later cannot reach the QP.
 	 */
 	sib_wire_sync(fab);
-	if (ibqp->qp_type == IB_QPT_UD)
+	if (ibqp->qp_type == IB_QPT_UD || ibqp->qp_type == IB_QPT_RC)
 		ida_free(&hca->qpn_ida, ibqp->qp_num);
 	kvfree(qp->rq);
 	atomic_dec(&hca->nqps);
@@ -550,7 +809,8 @@ static int sib_post_recv(struct ib_qp *ibqp, const struct ib_recv_wr *wr,
 	for (; wr; wr = wr->next) {
 		struct sib_rwqe *w;
 
-		if (qp->state == IB_QPS_RESET || wr->num_sge > SIB_MAX_SGE ||
+		if (qp->state == IB_QPS_RESET || qp->srq ||
+		    wr->num_sge > SIB_MAX_SGE ||
 		    wr->num_sge < 0 || qp->rq_count == qp->rq_size) {
 			ret = qp->rq_count == qp->rq_size ? -ENOMEM : -EINVAL;
 			*bad = wr;
@@ -569,17 +829,84 @@ static int sib_post_recv(struct ib_qp *ibqp, const struct ib_recv_wr *wr,
 	return ret;
 }
 
-/* Flush every posted receive with IB_WC_WR_FLUSH_ERR (wire work only). */
+/*
+ * RC: complete every posted send with IB_WC_WR_FLUSH_ERR, oldest first.  A
+ * message parked for a retry is taken back; one on the wire is waited for
+ * (its return queues the flush again), so the order holds.
+ */
+static void flush_sends(struct sib_qp *qp)
+{
+	struct sib_fabric *fab = hca_fab(qp->hca);
+	struct sib_pkt *pkt;
+	struct ib_wc wc;
+	unsigned long flags;
+
+	for (;;) {
+		spin_lock_irqsave(&fab->lock, flags);
+		if (qp->state != IB_QPS_ERR || list_empty(&qp->sq))
+			break;
+		pkt = list_first_entry(&qp->sq, struct sib_pkt, sq_node);
+		if (pkt == qp->inflight) {
+			if (!pkt->parked)
+				break;
+			list_del(&pkt->list);
+			pkt->parked = false;
+			qp->inflight = NULL;
+		}
+		list_del_init(&pkt->sq_node);
+		qp->sq_count--;
+		spin_unlock_irqrestore(&fab->lock, flags);
+		memset(&wc, 0, sizeof(wc));
+		wc.wr_id = pkt->wr_id;
+		wc.status = IB_WC_WR_FLUSH_ERR;
+		wc.opcode = IB_WC_SEND;
+		wc.qp = &qp->ibqp;
+		kfree(pkt);
+		sib_cq_push(to_cq(qp->ibqp.send_cq), &wc, false);
+	}
+	spin_unlock_irqrestore(&fab->lock, flags);
+}
+
+/*
+ * A QP on an SRQ in ERR consumes no more of the SRQ's WQEs (deliveries run
+ * in this same work item and need RTR/RTS): say so once per ERR.
+ */
+static void last_wqe_event(struct sib_qp *qp)
+{
+	struct ib_event ev = {
+		.device = qp->ibqp.device,
+		.element.qp = &qp->ibqp,
+		.event = IB_EVENT_QP_LAST_WQE_REACHED,
+	};
+	unsigned long flags;
+	bool fire;
+
+	spin_lock_irqsave(&qp->lock, flags);
+	fire = qp->state == IB_QPS_ERR && !qp->last_wqe_sent;
+	if (fire)
+		qp->last_wqe_sent = true;
+	spin_unlock_irqrestore(&qp->lock, flags);
+	if (fire && qp->ibqp.event_handler)
+		qp->ibqp.event_handler(&ev, qp->ibqp.qp_context);
+}
+
+/*
+ * Flush a QP in ERR (wire work only): posted sends (RC) and receives with
+ * IB_WC_WR_FLUSH_ERR, then the last-WQE-reached event if it is on an SRQ.
+ */
 void sib_qp_flush(struct sib_qp *qp)
 {
 	struct ib_wc wc;
 	unsigned long flags;
 
+	if (qp->ibqp.qp_type == IB_QPT_RC)
+		flush_sends(qp);
+
 	for (;;) {
 		spin_lock_irqsave(&qp->lock, flags);
 		if (qp->state != IB_QPS_ERR || !qp->rq_count) {
 			spin_unlock_irqrestore(&qp->lock, flags);
-			return;
+			break;
 		}
 		memset(&wc, 0, sizeof(wc));
 		wc.wr_id = qp->rq[qp->rq_head].wr_id;
@@ -591,6 +918,8 @@ void sib_qp_flush(struct sib_qp *qp)
 		wc.qp = &qp->ibqp;
 		sib_cq_push(to_cq(qp->ibqp.recv_cq), &wc, false);
 	}
+	if (qp->srq)
+		last_wqe_event(qp);
 }
 
 /* Copy len bytes at src into the scatter list at byte offset off. */
@@ -673,6 +1002,149 @@ bool sib_qp_deliver(struct sib_qp *qp, struct sib_pkt *pkt, u16 pkey_index)
 	}
 	sib_cq_push(to_cq(qp->ibqp.recv_cq), &wc, false);
 	return true;
+}
+
+/*
+ * An RC message reached its responder QP (wire work only): take the next
+ * receive WQE (the QP's own queue or its SRQ) and complete it.  No WQE is
+ * an RNR NAK; a WQE too small completes with IB_WC_LOC_LEN_ERR and moves
+ * the responder to ERR (the requester sees an invalid request NAK).
+ */
+enum sib_rc_result sib_rc_deliver(struct sib_qp *qp, struct sib_pkt *pkt)
+{
+	struct sib_fabric *fab = hca_fab(qp->hca);
+	struct sib_srq *srq = qp->srq;
+	bool limit_event = false;
+	struct sib_rwqe w;
+	struct ib_wc wc;
+	unsigned long flags;
+
+	spin_lock_irqsave(&qp->lock, flags);
+	if (qp->state != IB_QPS_RTR && qp->state != IB_QPS_RTS) {
+		spin_unlock_irqrestore(&qp->lock, flags);
+		return SIB_RC_LOST;	/* a responder not ready drops it */
+	}
+	if (srq) {
+		spin_lock(&srq->lock);
+		if (!srq->count) {
+			spin_unlock(&srq->lock);
+			spin_unlock_irqrestore(&qp->lock, flags);
+			return SIB_RC_RNR;
+		}
+		w = srq->rq[srq->head];
+		srq->head = (srq->head + 1) % srq->size;
+		srq->count--;
+		if (srq->limit && srq->count < srq->limit) {
+			srq->limit = 0;		/* the event disarms it */
+			limit_event = true;
+		}
+		spin_unlock(&srq->lock);
+	} else {
+		if (!qp->rq_count) {
+			spin_unlock_irqrestore(&qp->lock, flags);
+			return SIB_RC_RNR;
+		}
+		w = qp->rq[qp->rq_head];
+		qp->rq_head = (qp->rq_head + 1) % qp->rq_size;
+		qp->rq_count--;
+	}
+	memset(&wc, 0, sizeof(wc));
+	wc.src_qp = qp->dest_qpn;
+	wc.pkey_index = qp->pkey_index;
+	spin_unlock_irqrestore(&qp->lock, flags);
+
+	wc.wr_id = w.wr_id;
+	wc.opcode = IB_WC_RECV;
+	wc.qp = &qp->ibqp;
+	wc.slid = pkt->slid;
+	wc.sl = pkt->sl;
+	wc.port_num = qp->port;
+	wc.byte_len = pkt->len;
+	if (pkt->has_imm) {
+		wc.wc_flags |= IB_WC_WITH_IMM;
+		wc.ex.imm_data = cpu_to_be32(pkt->imm);
+	}
+	if (sgl_len(&w) < pkt->len) {
+		wc.status = IB_WC_LOC_LEN_ERR;
+		spin_lock_irqsave(&fab->lock, flags);
+		sib_qp_to_err_locked(fab, qp);
+		spin_unlock_irqrestore(&fab->lock, flags);
+	} else {
+		copy_to_sgl(&w, 0, pkt->data, pkt->len);
+		wc.status = IB_WC_SUCCESS;
+	}
+	sib_cq_push(to_cq(qp->ibqp.recv_cq), &wc, false);
+	if (limit_event && srq->ibsrq.event_handler) {
+		struct ib_event ev = {
+			.device = srq->ibsrq.device,
+			.element.srq = &srq->ibsrq,
+			.event = IB_EVENT_SRQ_LIMIT_REACHED,
+		};
+
+		srq->ibsrq.event_handler(&ev, srq->ibsrq.srq_context);
+	}
+	return wc.status == IB_WC_SUCCESS ? SIB_RC_ACK : SIB_RC_REM_ERR;
+}
+
+/*
+ * RC SEND / SEND with immediate: the message (copied now) joins the send
+ * queue; the wire carries one message of a QP at a time, whole (no
+ * segmentation by the path MTU: the wire is lossless and in order), and
+ * it completes when the responder accepted it.  In ERR a post is accepted
+ * and flushed, as IB wants (ipoib's CM drain WR relies on it).
+ */
+static int post_rc_send(struct sib_qp *qp, const struct ib_send_wr *wr)
+{
+	struct sib_fabric *fab = hca_fab(qp->hca);
+	struct sib_pkt *pkt;
+	u32 len = 0, off = 0;
+	unsigned long flags;
+	int i, ret = 0;
+
+	if (wr->opcode != IB_WR_SEND && wr->opcode != IB_WR_SEND_WITH_IMM)
+		return -EINVAL;
+	if (wr->num_sge < 0 || wr->num_sge > SIB_MAX_SGE)
+		return -EINVAL;
+	for (i = 0; i < wr->num_sge; i++)
+		len += wr->sg_list[i].length;
+	if (len > SIB_MAX_MSG)
+		return -EINVAL;
+	pkt = sib_pkt_alloc(len, GFP_ATOMIC);
+	if (!pkt)
+		return -ENOMEM;
+	for (i = 0; i < wr->num_sge; i++) {
+		memcpy(pkt->data + off, (void *)(uintptr_t)wr->sg_list[i].addr,
+		       wr->sg_list[i].length);
+		off += wr->sg_list[i].length;
+	}
+	if (wr->opcode == IB_WR_SEND_WITH_IMM) {
+		pkt->has_imm = true;
+		pkt->imm = be32_to_cpu(wr->ex.imm_data);
+	}
+	pkt->rc = true;
+	pkt->wr_id = wr->wr_id;
+	pkt->signaled = qp->sig_all || (wr->send_flags & IB_SEND_SIGNALED);
+	INIT_LIST_HEAD(&pkt->sq_node);
+
+	spin_lock_irqsave(&fab->lock, flags);
+	if (qp->state != IB_QPS_RTS && qp->state != IB_QPS_ERR)
+		ret = -EINVAL;
+	else if (qp->sq_count == qp->sq_size)
+		ret = -ENOMEM;
+	if (ret) {
+		spin_unlock_irqrestore(&fab->lock, flags);
+		kfree(pkt);
+		return ret;
+	}
+	pkt->sqp = qp;
+	list_add_tail(&pkt->sq_node, &qp->sq);
+	qp->sq_count++;
+	if (qp->state == IB_QPS_ERR)
+		queue_flush_locked(fab, qp);
+	else
+		sib_rc_kick_locked(fab, qp);
+	spin_unlock_irqrestore(&fab->lock, flags);
+	return 0;
 }
 
 static int post_one_send(struct sib_qp *qp, const struct ib_send_wr *wr)
@@ -758,7 +1230,9 @@ static int sib_post_send(struct ib_qp *ibqp, const struct ib_send_wr *wr,
 	int ret = 0;
 
 	for (; wr; wr = wr->next) {
-		if (READ_ONCE(qp->state) != IB_QPS_RTS)
+		if (ibqp->qp_type == IB_QPT_RC)
+			ret = post_rc_send(qp, wr);
+		else if (READ_ONCE(qp->state) != IB_QPS_RTS)
 			ret = -EINVAL;
 		else
 			ret = post_one_send(qp, wr);
@@ -839,20 +1313,24 @@ const struct ib_device_ops sib_dev_ops = {
 	.create_ah = sib_create_ah,
 	.create_cq = sib_create_cq,
 	.create_qp = sib_create_qp,
+	.create_srq = sib_create_srq,
 	.dealloc_pd = sib_dealloc_pd,
 	.dereg_mr = sib_dereg_mr,
 	.destroy_ah = sib_destroy_ah,
 	.destroy_cq = sib_destroy_cq,
 	.destroy_qp = sib_destroy_qp,
+	.destroy_srq = sib_destroy_srq,
 	.detach_mcast = sib_detach_mcast,
 	.get_dma_mr = sib_get_dma_mr,
 	.get_port_immutable = sib_get_port_immutable,
 	.modify_device = sib_modify_device,
 	.modify_port = sib_modify_port,
 	.modify_qp = sib_modify_qp,
+	.modify_srq = sib_modify_srq,
 	.poll_cq = sib_poll_cq,
 	.post_recv = sib_post_recv,
 	.post_send = sib_post_send,
+	.post_srq_recv = sib_post_srq_recv,
 	.process_mad = sib_process_mad,
 	.query_ah = sib_query_ah,
 	.query_device = sib_query_device,
@@ -860,6 +1338,7 @@ const struct ib_device_ops sib_dev_ops = {
 	.query_pkey = sib_query_pkey,
 	.query_port = sib_query_port,
 	.query_qp = sib_query_qp,
+	.query_srq = sib_query_srq,
 	.reg_user_mr = sib_reg_user_mr,
 	.req_notify_cq = sib_req_notify_cq,
 
@@ -867,4 +1346,5 @@ const struct ib_device_ops sib_dev_ops = {
 	INIT_RDMA_OBJ_SIZE(ib_cq, sib_cq, ibcq),
 	INIT_RDMA_OBJ_SIZE(ib_pd, sib_pd, ibpd),
 	INIT_RDMA_OBJ_SIZE(ib_qp, sib_qp, ibqp),
+	INIT_RDMA_OBJ_SIZE(ib_srq, sib_srq, ibsrq),
 };

@@ -4,6 +4,17 @@
  * the switch (LFT by DLID, MFT by MLID, directed route hop by hop) until an
  * HCA port delivers them to a QP.  Everything runs in one work item on an
  * ordered workqueue, so a sender never re-enters itself.
+ *
+ * RC: a QP has at most one message on the wire (the head of its send
+ * queue, sib_qp.inflight).  At the responder it is accepted (the send
+ * completes: the ack), NAKed for want of a receive WQE (RNR: parked for the
+ * responder's RNR timer and sent again while rnr_retry allows; 7 is
+ * forever), refused as too long (invalid request: both QPs to ERR), or
+ * dropped anywhere (no such QP, QP not ready, P_Key, link down, no route:
+ * parked for the requester's ack timeout, then sent again while retry_cnt
+ * allows, else IB_WC_RETRY_EXC_ERR).  Parked messages wait on fab->parked
+ * and come back through the wire (retry_work), so every completion is
+ * pushed from the wire's work item, which destroy_qp waits for.
  */
 #include <linux/slab.h>
 #include <linux/sched.h>
@@ -13,6 +24,21 @@
 #include "softib.h"
 
 #define SIB_QP1_QKEY	0x80010000
+
+/* IBA's RNR NAK timer field, in microseconds (code 0 is the longest) */
+static const u32 rnr_usecs[32] = {
+	655360, 10, 20, 30, 40, 60, 80, 120, 160, 240, 320, 480, 640, 960,
+	1280, 1920, 2560, 3840, 5120, 7680, 10240, 15360, 20480, 30720,
+	40960, 61440, 81920, 122880, 163840, 245760, 327680, 491520,
+};
+
+/* The local ack timeout, 4.096 us << timeout; 0 (infinite) taken as 31. */
+static unsigned long ack_timeout(u8 timeout)
+{
+	u64 ms = (4096ULL << (timeout ? timeout : 31)) / 1000000;
+
+	return max_t(unsigned long, msecs_to_jiffies(ms), 1);
+}
 
 struct sib_pkt *sib_pkt_alloc(u32 len, gfp_t gfp)
 {
@@ -58,6 +84,128 @@ static void sat_inc(u16 *c)
 		(*c)++;
 }
 
+/* fab->lock held: park an RC message for a retry after delay jiffies. */
+static void park_locked(struct sib_fabric *fab, struct sib_pkt *pkt,
+			unsigned long delay, bool rnr)
+{
+	pkt->parked = true;
+	pkt->rnr = rnr;
+	pkt->due = jiffies + delay;
+	list_add_tail(&pkt->list, &fab->parked);
+	if (!fab->retry_armed || time_before(pkt->due, fab->retry_due)) {
+		fab->retry_armed = true;
+		fab->retry_due = pkt->due;
+		mod_delayed_work(fab->wq, &fab->retry_work, delay);
+	}
+}
+
+/*
+ * Wire work, no lock held: the answer to an RC message (its requester's
+ * side).  Completes it, parks it for a retry, or leaves it to the flush.
+ */
+static void rc_result(struct sib_fabric *fab, struct sib_pkt *pkt,
+		      enum sib_rc_result res)
+{
+	struct ib_wc wc = {};
+	struct sib_qp *qp;
+	unsigned long flags;
+
+	spin_lock_irqsave(&fab->lock, flags);
+	qp = pkt->sqp;
+	if (!qp) {			/* the requester dropped it */
+		spin_unlock_irqrestore(&fab->lock, flags);
+		kfree(pkt);
+		return;
+	}
+	if (qp->state == IB_QPS_ERR) {	/* the flush completes it, in order */
+		qp->inflight = NULL;
+		sib_qp_to_err_locked(fab, qp);
+		spin_unlock_irqrestore(&fab->lock, flags);
+		return;
+	}
+	switch (res) {
+	case SIB_RC_ACK:
+		wc.status = IB_WC_SUCCESS;
+		break;
+	case SIB_RC_RNR:
+		if (qp->rnr_left) {
+			if (qp->rnr_left != 7)
+				qp->rnr_left--;
+			park_locked(fab, pkt,
+				    max_t(unsigned long, 1,
+					  usecs_to_jiffies(rnr_usecs[pkt->rnr_timer & 31])),
+				    true);
+			spin_unlock_irqrestore(&fab->lock, flags);
+			return;
+		}
+		wc.status = IB_WC_RNR_RETRY_EXC_ERR;
+		break;
+	case SIB_RC_LOST:
+		/* no answer: the requester learns only at its ack timeout */
+		park_locked(fab, pkt, ack_timeout(qp->timeout), false);
+		spin_unlock_irqrestore(&fab->lock, flags);
+		return;
+	case SIB_RC_REM_ERR:
+		wc.status = IB_WC_REM_INV_REQ_ERR;
+		break;
+	case SIB_RC_TIMEOUT:
+		wc.status = IB_WC_RETRY_EXC_ERR;
+		break;
+	}
+	list_del_init(&pkt->sq_node);
+	qp->sq_count--;
+	qp->inflight = NULL;
+	if (wc.status != IB_WC_SUCCESS)
+		sib_qp_to_err_locked(fab, qp);
+	else
+		sib_rc_kick_locked(fab, qp);
+	spin_unlock_irqrestore(&fab->lock, flags);
+	/* destroy_qp waits for this work item: qp stays valid */
+	if (wc.status != IB_WC_SUCCESS || pkt->signaled) {
+		wc.wr_id = pkt->wr_id;
+		wc.opcode = IB_WC_SEND;
+		wc.qp = &qp->ibqp;
+		wc.byte_len = pkt->len;
+		wc.port_num = qp->port;
+		sib_cq_push(to_cq(qp->ibqp.send_cq), &wc, false);
+	}
+	kfree(pkt);
+}
+
+/*
+ * Wire work, no lock held: an RC message's retry time came (back from
+ * fab->parked).  After an RNR NAK it is sent again; after a loss it is
+ * sent again while retry_cnt allows, else the send fails.
+ */
+static void rc_expired(struct sib_fabric *fab, struct sib_pkt *pkt)
+{
+	struct sib_qp *qp;
+	unsigned long flags;
+	bool resend;
+
+	spin_lock_irqsave(&fab->lock, flags);
+	pkt->expired = false;
+	qp = pkt->sqp;
+	resend = qp && qp->state == IB_QPS_RTS && (pkt->rnr || qp->retry_left);
+	if (resend) {
+		if (!pkt->rnr)
+			qp->retry_left--;
+		sib_wire_send(fab, &qp->hca->ports[qp->port - 1], pkt);
+	}
+	spin_unlock_irqrestore(&fab->lock, flags);
+	if (!resend)
+		rc_result(fab, pkt, SIB_RC_TIMEOUT);
+}
+
+/* Wire work, no lock held: a packet is dropped (an RC message is lost). */
+static void pkt_drop(struct sib_fabric *fab, struct sib_pkt *pkt)
+{
+	if (pkt->rc)
+		rc_result(fab, pkt, SIB_RC_LOST);
+	else
+		kfree(pkt);
+}
+
 static void switch_rx(struct sib_fabric *fab, struct sib_port *in,
 		      struct sib_pkt *pkt)
 {
@@ -75,6 +223,8 @@ static void switch_rx(struct sib_fabric *fab, struct sib_port *in,
 	}
 
 	spin_lock_irqsave(&fab->lock, flags);
+	if (pkt->rc && dlid >= SIB_MLID_BASE)
+		goto drop;		/* RC is unicast only */
 	if (dlid >= SIB_MLID_BASE && dlid != SIB_LID_PERMISSIVE) {
 		u64 mask = dlid - SIB_MLID_BASE < SIB_MFT_CAP ?
 			   sw->mft[dlid - SIB_MLID_BASE] : 0;
@@ -120,7 +270,52 @@ static void switch_rx(struct sib_fabric *fab, struct sib_port *in,
 drop:
 	sw->dropped++;
 	spin_unlock_irqrestore(&fab->lock, flags);
-	kfree(pkt);
+	pkt_drop(fab, pkt);
+}
+
+/*
+ * An RC message at its responder's port: find the RC QP by QPN and hand
+ * the message over; whatever happens, rc_result() answers the requester.
+ */
+static void hca_rx_rc(struct sib_fabric *fab, struct sib_port *port,
+		      struct sib_pkt *pkt)
+{
+	struct sib_hca *hca = port->node->hca;
+	enum sib_rc_result res;
+	struct sib_qp *qp;
+	unsigned long flags;
+
+	spin_lock_irqsave(&fab->lock, flags);
+	qp = xa_load(&hca->qps, pkt->dst_qpn);
+	if (pkt->dlid >= SIB_MLID_BASE ||
+	    (pkt->dlid & ~((1 << port->lmc) - 1)) != port->lid ||
+	    !qp || qp->ibqp.qp_type != IB_QPT_RC || qp->port != port->num ||
+	    !pkt->sqp || pkt->sqp->state == IB_QPS_ERR)
+		goto lost;
+	if (!pkey_ok(port->pkeys[qp->pkey_index % SIB_HCA_PKEYS], pkt->pkey)) {
+		sat_inc(&port->pkey_violations);
+		goto lost;
+	}
+	pkt->rnr_timer = qp->min_rnr_timer;
+	port->rcv_pkts++;
+	spin_unlock_irqrestore(&fab->lock, flags);
+	/* as in hca_rx: destroy_qp waits for this work item */
+	res = sib_rc_deliver(qp, pkt);
+	spin_lock_irqsave(&fab->lock, flags);
+	if (res == SIB_RC_ACK)
+		hca->rc_rx++;
+	else if (res == SIB_RC_RNR)
+		hca->rc_rnr++;
+	else if (res == SIB_RC_LOST)
+		hca->rc_lost++;
+	spin_unlock_irqrestore(&fab->lock, flags);
+	rc_result(fab, pkt, res);
+	return;
+lost:
+	port->rcv_errors++;
+	hca->rc_lost++;
+	spin_unlock_irqrestore(&fab->lock, flags);
+	rc_result(fab, pkt, SIB_RC_LOST);
 }
 
 static void hca_rx(struct sib_fabric *fab, struct sib_port *port,
@@ -199,7 +394,7 @@ static void hca_rx(struct sib_fabric *fab, struct sib_port *port,
 	}
 
 	qp = xa_load(&hca->qps, pkt->dst_qpn);
-	if (!qp || qp->port != port->num)
+	if (!qp || qp->ibqp.qp_type != IB_QPT_UD || qp->port != port->num)
 		goto drop;
 	if (!pkey_ok(port->pkeys[qp->pkey_index % SIB_HCA_PKEYS], pkt->pkey)) {
 		sat_inc(&port->pkey_violations);
@@ -256,7 +451,11 @@ static void wire_one(struct sib_fabric *fab, struct sib_pkt *pkt)
 	struct sib_port *from, *to;
 	unsigned long flags;
 
-	if (pkt->sqp)
+	if (pkt->expired) {
+		rc_expired(fab, pkt);
+		return;
+	}
+	if (pkt->sqp && !pkt->rc)
 		complete_send(pkt);
 
 	spin_lock_irqsave(&fab->lock, flags);
@@ -268,7 +467,7 @@ static void wire_one(struct sib_fabric *fab, struct sib_pkt *pkt)
 			    to->state < IB_PORT_ARMED))) {
 		from->xmit_discards++;
 		spin_unlock_irqrestore(&fab->lock, flags);
-		kfree(pkt);
+		pkt_drop(fab, pkt);
 		return;
 	}
 	from->xmit_pkts++;
@@ -276,6 +475,8 @@ static void wire_one(struct sib_fabric *fab, struct sib_pkt *pkt)
 
 	if (to->node->is_switch)
 		switch_rx(fab, to, pkt);
+	else if (pkt->rc)
+		hca_rx_rc(fab, to, pkt);
 	else
 		hca_rx(fab, to, pkt);
 }
@@ -340,4 +541,39 @@ void sib_wire_sync(struct sib_fabric *fab)
 	target = fab->wire_taken;
 	spin_unlock_irqrestore(&fab->lock, flags);
 	wait_var_event(&fab->wire_done, wire_done_by(fab, target));
+}
+
+/*
+ * Put the RC messages whose retry time came back on the wire (marked
+ * expired: rc_expired() decides there), and re-arm for the next one.
+ */
+void sib_retry_work(struct work_struct *work)
+{
+	struct sib_fabric *fab = container_of(to_delayed_work(work),
+					      struct sib_fabric, retry_work);
+	struct sib_pkt *pkt, *tmp;
+	unsigned long flags, next = 0;
+	bool more = false;
+
+	spin_lock_irqsave(&fab->lock, flags);
+	fab->retry_armed = false;
+	list_for_each_entry_safe(pkt, tmp, &fab->parked, list) {
+		if (time_before(jiffies, pkt->due)) {
+			if (!more || time_before(pkt->due, next))
+				next = pkt->due;
+			more = true;
+			continue;
+		}
+		list_del(&pkt->list);
+		pkt->parked = false;
+		pkt->expired = true;
+		sib_wire_send(fab, pkt->from, pkt);
+	}
+	if (more) {
+		fab->retry_armed = true;
+		fab->retry_due = next;
+		mod_delayed_work(fab->wq, &fab->retry_work,
+				 time_after(next, jiffies) ? next - jiffies : 0);
+	}
+	spin_unlock_irqrestore(&fab->lock, flags);
 }

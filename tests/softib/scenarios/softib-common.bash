@@ -8,7 +8,7 @@
 #   SIB_SETUP_S (insmod to SUBNET UP, seconds).
 # sib_opensm_start / sib_opensm_stop: (re)start or stop that opensm (its log is
 #   appended to $SIB_OSM/opensm.log and saved to $LAB_SHARED/a.opensm.log on exit).
-# sib_ipoib_hosts HCAS: modprobe the in-tree ib_ipoib, move softibN's interface into
+# sib_ipoib_hosts HCAS: load the in-tree ib_ipoib (sib_intree_ipoib), move softibN's interface into
 #   netns hN with 198.18.3.(N+1)/24 and 2001:db8:3::(N+1)/64; SIB_IF[N] is its name.
 
 SIB_KO=$LAB_REPO/build/$LAB_KVER/softib/softib.ko
@@ -143,9 +143,22 @@ sib_in() {
 	ip netns exec "h$n" "$@"
 }
 
+# sib_intree_ipoib: load the kernel's own ib_ipoib (kernel/drivers/...), not one
+# installed beside it (updates/dkms/: the project's, which modprobe would prefer)
+sib_intree_ipoib() {
+	local f d
+	f=$(find "/lib/modules/$(uname -r)/kernel/drivers/infiniband/ulp/ipoib" \
+		-name 'ib_ipoib.ko*' -print -quit)
+	[[ -n $f ]] || fail "no in-tree ib_ipoib.ko under /lib/modules/$(uname -r)/kernel"
+	for d in $(modinfo -F depends "$f" | tr ',' ' '); do check modprobe "$d"; done
+	check insmod "$f"
+	[[ $(cat /sys/module/ib_ipoib/taint) != *O* ]] || fail "an out-of-tree ib_ipoib got loaded"
+	log "ib_ipoib: the in-tree one, $f"
+}
+
 sib_ipoib_hosts() {
 	local i n
-	check modprobe ib_ipoib
+	sib_intree_ipoib
 	for ((i = 0; i < SIB_HCAS; i++)); do
 		wait_for 10 sib_ifname "softib$i"
 		n=$(sib_ifname "softib$i")
