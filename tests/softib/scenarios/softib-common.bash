@@ -79,10 +79,12 @@ sib_gone() {
 	[[ -z $st || $st == Z ]]
 }
 
-# sib_teardown: opensm stopped, then ib_ipoib and softib unloaded (each must succeed)
+# sib_teardown: ib_ipoib unloaded while the SA still answers its leaves (with opensm
+# gone first, ib_core's multicast cleanup waits for each leave to time out), then
+# opensm stopped and softib unloaded (each must succeed)
 sib_teardown() {
-	sib_opensm_stop
 	check modprobe -r ib_ipoib
+	sib_opensm_stop
 	check rmmod softib
 }
 
