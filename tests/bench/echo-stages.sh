@@ -72,4 +72,4 @@ if [[ $NODE == a ]]; then
 	python3 "$LAB_REPO/tests/bench/echo-stages.py" "$LAB_SHARED/trace.a" \
 		"$LAB_SHARED/trace.b" || fail "no complete echo in the traces"
 fi
-barrier done
+barrier finished
