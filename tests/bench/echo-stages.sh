@@ -28,11 +28,14 @@ trace_setup() {
 	echo mono >$T/trace_clock
 	echo 2048 >$T/buffer_size_kb
 	: >$T/set_ftrace_filter
-	# our driver, rxe's entry points and work functions, the eth0 driver, ICMP
+	# our driver, rxe's entry points and work functions, the eth0 driver, ICMP and
+	# the reply's way out
 	for f in ipoib_start_xmit ipoib_send ipoib_recv_cq_event ipoib_send_cq_event \
 		ipoib_recv_poll ipoib_send_poll ipoib_rx_irq_work \
 		rxe_post_send rxe_sender rxe_receiver rxe_udp_encap_recv rxe_cq_post \
-		start_xmit virtnet_poll icmp_rcv icmp_echo ping_rcv; do
+		start_xmit virtnet_poll icmp_rcv icmp_echo ping_rcv \
+		icmp_reply icmp_push_reply ip_push_pending_frames ip_finish_output2 \
+		neigh_resolve_output __dev_queue_xmit ipoib_hard_header; do
 		echo "$f" >>$T/set_ftrace_filter 2>/dev/null || true
 	done
 	log "traced functions: $(grep -c . $T/set_ftrace_filter)"
