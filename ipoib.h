@@ -25,6 +25,7 @@
 
 #include <linux/if_infiniband.h>
 #include <linux/if_link.h>
+#include <linux/irq_work.h>
 #include <linux/kref.h>
 #include <linux/netdevice.h>
 #include <linux/rbtree.h>
@@ -402,6 +403,12 @@ struct ipoib_dev_priv {
 	struct napi_struct recv_napi;
 	struct napi_struct send_napi;
 	/*
+	 * recv_kick, send_kick: schedule a poller from a completion upcall
+	 * made in task context with interrupts off (ipoib_cq_kick()).
+	 */
+	struct irq_work recv_kick;
+	struct irq_work send_kick;
+	/*
 	 * rx_refill: some receive slot (UD, SRQ or a connection's ring) is
 	 * empty; the receive poller fills it.  Set by the poller and by the
 	 * REQ handler, cleared by the poller only.  rx_refill_task (priv->wq)
@@ -613,6 +620,7 @@ int ipoib_resize_rings(struct ipoib_dev_priv *priv, unsigned int recvq_size,
 /* ipoib_ib.c: the data path, the QP up and down */
 void ipoib_ib_setup(struct ipoib_dev_priv *priv);
 void ipoib_napi_kick(struct napi_struct *napi);
+void ipoib_cq_kick(struct napi_struct *napi, struct irq_work *kick);
 void ipoib_rx_pass_up(struct ipoib_dev_priv *priv, struct sk_buff *skb);
 void ipoib_rx_refill_later(struct ipoib_dev_priv *priv);
 int ipoib_tx_prepare(struct ipoib_dev_priv *priv, struct ipoib_tx_buf *tx,

@@ -39,6 +39,38 @@ void ipoib_napi_kick(struct napi_struct *napi)
 	local_bh_enable();
 }
 
+/*
+ * A completion upcall.  rxe (6.12) makes it from its work item with
+ * interrupts off, under its CQ lock: a softirq raised there only wakes
+ * ksoftirqd, and every completion then waits for a context switch (the
+ * echo stage breakdown in README.md measured it).  An irq_work raises a
+ * self-interrupt that fires as soon as interrupts are on again; the poller
+ * it schedules runs when that interrupt returns, in the same context.
+ */
+void ipoib_cq_kick(struct napi_struct *napi, struct irq_work *kick)
+{
+	if (in_task() && irqs_disabled())
+		irq_work_queue(kick);
+	else
+		ipoib_napi_kick(napi);
+}
+
+static void ipoib_recv_kick(struct irq_work *kick)
+{
+	struct ipoib_dev_priv *priv =
+		container_of(kick, struct ipoib_dev_priv, recv_kick);
+
+	napi_schedule(&priv->recv_napi);
+}
+
+static void ipoib_send_kick(struct irq_work *kick)
+{
+	struct ipoib_dev_priv *priv =
+		container_of(kick, struct ipoib_dev_priv, send_kick);
+
+	napi_schedule(&priv->send_napi);
+}
+
 /* Receive ring */
 
 /* Post ring slot @id, whose buffer is mapped already. */
@@ -913,6 +945,8 @@ void ipoib_ib_setup(struct ipoib_dev_priv *priv)
 
 	INIT_WORK(&priv->recover_task, ipoib_recover_work);
 	INIT_DELAYED_WORK(&priv->rx_refill_task, ipoib_rx_refill_work);
+	init_irq_work(&priv->recv_kick, ipoib_recv_kick);
+	init_irq_work(&priv->send_kick, ipoib_send_kick);
 	netif_napi_add_weight(dev, &priv->recv_napi, ipoib_recv_poll,
 			      IPOIB_NAPI_WEIGHT);
 	netif_napi_add_weight(dev, &priv->send_napi, ipoib_send_poll,

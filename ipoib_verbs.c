@@ -17,14 +17,14 @@ static void ipoib_recv_cq_event(struct ib_cq *cq, void *ctx)
 {
 	struct ipoib_dev_priv *priv = ctx;
 
-	ipoib_napi_kick(&priv->recv_napi);
+	ipoib_cq_kick(&priv->recv_napi, &priv->recv_kick);
 }
 
 static void ipoib_send_cq_event(struct ib_cq *cq, void *ctx)
 {
 	struct ipoib_dev_priv *priv = ctx;
 
-	ipoib_napi_kick(&priv->send_napi);
+	ipoib_cq_kick(&priv->send_napi, &priv->send_kick);
 }
 
 /*
@@ -180,6 +180,9 @@ void ipoib_transport_cleanup(struct ipoib_dev_priv *priv)
 	ib_destroy_qp(priv->qp);
 	ib_destroy_cq(priv->send_cq);
 	ib_destroy_cq(priv->recv_cq);
+	/* the CQs make no more upcalls: let the last kicks finish */
+	irq_work_sync(&priv->recv_kick);
+	irq_work_sync(&priv->send_kick);
 	/* every address handle on this PD was destroyed by the final reap */
 	WARN_ONCE(atomic_read(&priv->ah_count),
 		  "%s: %d address handles outlive their PD\n",

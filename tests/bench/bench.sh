@@ -13,6 +13,8 @@
 # "RATIO ud_rtt_vs_verbs <x>" and "RATIO cm_tcp_vs_verbs <x>" (goal >= 0.9, reported, not
 # asserted; "n/a" from a build without connected mode), and a note per ratio; artefacts
 # in build/lab/bench/KVER/.
+# Then the stage breakdown of one datagram-mode echo (tests/bench/echo-stages.sh): "STAGE
+# <name> <median us> <mean us> <owner> <what>" lines, one per stage of the round trip.
 # Then child interfaces (tests/bench/bench-children.sh), one one-guest run with the module
 # and one with the shared-workqueue control build (make control):
 #   the kernel memory and kernel threads an idle child costs (down, and up with carrier);
@@ -127,6 +129,18 @@ cat "$dir"/a.out "$dir"/b.out 2>/dev/null | sed -n 's/^BENCH //p' | awk '
 cat <<-'EOF'
 	NOTE ud_rtt_vs_verbs: round trips are mostly waiting to be scheduled: rxe (6.12) queues every send and receive to a work item, so each hop needs a kworker wakeup on a 1-vCPU guest; ping adds the IP stack and ib0 and wakes a process on a only (b echoes from softirq), ib_send_lat -e wakes one on both; averages absorb the host's 10-100 ms stalls (compare the medians), and perftest's default polling fights rxe's kworker (verbs_ud_rtt_avg_polling).
 EOF
+
+# Where one datagram-mode echo spends its time: ftrace on both guests
+# (tests/bench/echo-stages.sh, tests/bench/echo-stages.py), medians over 30 echoes.
+edir=$out/echo-stages/echo-stages
+echo "== stage breakdown of one datagram-mode echo (ftrace in both guests), host load average $(load)"
+if "$LAB/run" -k "$KVER" -m "$MOD" -o "$out/echo-stages" "$REPO/tests/bench/echo-stages.sh"; then
+	grep -E '^(ECHOES|stage|STAGE|OWNER|CTX) ' "$edir/a.out" | sed 's/^stage /      stage /'
+	echo "NOTE echo stages: tracing slows every traced step, so the stages add up to more than the untraced RTT; owner says whose code runs in the stage (driver: ib_ipoib; rxe: soft-RoCE and its work items; emulator: virtio and qemu's socket link; stack: IPv4/ICMP)."
+else
+	echo "bench: the echo-stage run failed; logs are in $edir" >&2
+	exit 1
+fi
 
 # Child interfaces: the module under test, then the control, each in a guest of its own.
 cdir=$out/children/bench-children
