@@ -8,14 +8,22 @@
 #   SIB_SETUP_S (insmod to SUBNET UP, seconds).
 # sib_opensm_start / sib_opensm_stop: (re)start or stop that opensm (its log is
 #   appended to $SIB_OSM/opensm.log and saved to $LAB_SHARED/a.opensm.log on exit).
-# sib_ipoib_hosts HCAS: modprobe the in-tree ib_ipoib, move softibN's interface into
+# sib_ipoib_hosts HCAS: load the driver SIB_DRIVER names, move softibN's interface into
 #   netns hN with 198.18.3.(N+1)/24 and 2001:db8:3::(N+1)/64; SIB_IF[N] is its name.
+# sib_ipoib_unload: unload that driver.
+#
+# SIB_DRIVER (set before sourcing this file): intree (default) modprobes Debian's
+# ib_ipoib, the reference; ours insmods the project's module under test ($LAB_MODULE,
+# tests/lab/run -m), after softib, so the scenario keeps its "# ipoib: no" header. The
+# softib-ours-*.sh scenarios set it and source the in-tree scenario of the same name.
+# SIB_DEBUG=1 (ours only) turns the driver's debug messages on.
 
 SIB_KO=$LAB_REPO/build/$LAB_KVER/softib/softib.ko
 SIB_OSM=/tmp/osm
 SIB_HCAS=3
 SIB_OSM_PID=
 SIB_IF=()
+SIB_DRIVER=${SIB_DRIVER:-intree}
 
 # sib_port_attr DEV ATTR [PORT=1]: /sys/class/infiniband/DEV/ports/PORT/ATTR
 sib_port_attr() { cat "/sys/class/infiniband/$1/ports/${3:-1}/$2"; }
@@ -67,7 +75,7 @@ sib_opensm_stop() {
 # sib_teardown: opensm stopped, then ib_ipoib and softib unloaded (each must succeed)
 sib_teardown() {
 	sib_opensm_stop
-	check modprobe -r ib_ipoib
+	sib_ipoib_unload
 	check rmmod softib
 }
 
@@ -128,9 +136,31 @@ sib_in() {
 	ip netns exec "h$n" "$@"
 }
 
+# sib_ipoib_load: load the driver SIB_DRIVER names (both are module ib_ipoib)
+sib_ipoib_load() {
+	case $SIB_DRIVER in
+	intree) check modprobe ib_ipoib ;;
+	ours)
+		[[ -n ${LAB_MODULE:-} && -f $LAB_MODULE ]] ||
+			fail "SIB_DRIVER=ours needs the module under test (tests/lab/run -m)"
+		load_ipoib
+		[[ ${SIB_DEBUG:-0} != 1 ]] || ipoib_debug_on
+		log "loaded $LAB_MODULE ($(cat /sys/module/ib_ipoib/version 2>/dev/null))"
+		;;
+	*) fail "SIB_DRIVER=$SIB_DRIVER: not intree or ours" ;;
+	esac
+}
+
+sib_ipoib_unload() {
+	case $SIB_DRIVER in
+	intree) check modprobe -r ib_ipoib ;;
+	*) check rmmod ib_ipoib ;;
+	esac
+}
+
 sib_ipoib_hosts() {
 	local i n
-	check modprobe ib_ipoib
+	sib_ipoib_load
 	for ((i = 0; i < SIB_HCAS; i++)); do
 		wait_for 10 sib_ifname "softib$i"
 		n=$(sib_ifname "softib$i")
