@@ -441,7 +441,6 @@ struct ipoib_dev_priv {
 	struct work_struct flush_gid;
 	struct work_struct flush_light;
 	struct work_struct flush_normal;
-	struct work_struct flush_heavy;
 	struct ib_event_handler event_handler;
 
 	/* receive coalescing last applied to recv_cq (ethtool -C) */
