@@ -177,6 +177,8 @@ sib_ipoib_hosts() {
 
 # sib_carrier N: host N's interface has its carrier
 sib_carrier() { [[ $(sib_in "$1" cat "/sys/class/net/${SIB_IF[$1]}/carrier") == 1 ]]; }
+# sib_carrier_changes N: how often host N's interface lost or regained its carrier
+sib_carrier_changes() { sib_in "$1" cat "/sys/class/net/${SIB_IF[$1]}/carrier_changes"; }
 
 # sib_ping N ADDR: one ping from host N answered within 2 s
 sib_ping() { sib_in "$1" ping -c 1 -W 2 "$2"; }

@@ -65,9 +65,7 @@ log "h0 <-> h2 over partition 0x8001 (full and limited)"
 ! child_carrier 1 || fail "h1's child has a carrier though partition 0x8001 does not list softib1"
 ! sib_ping 1 "$(cip 0)" >/dev/null 2>&1 || fail "h1 reaches h0 over 0x8001 without the partition"
 
-# carrier_changes N: how often host N's parent interface lost or regained its carrier
-carrier_changes() { sib_in "$1" cat "/sys/class/net/${SIB_IF[$1]}/carrier_changes"; }
-cc1=$(carrier_changes 1)
+cc1=$(sib_carrier_changes 1)
 log "listing softib1 as a limited member of 0x8001"
 partitions "$(g 0)=full, $(g 1)=limited, $(g 2)=limited"
 check kill -HUP "$SIB_OSM_PID"
@@ -79,7 +77,7 @@ wait_for 30 sib_ping 1 "$(cip 0)"
 wait_for 30 sib_ping 0 "$(cip 1)"
 log "h1 <-> h0 over partition 0x8001 (limited and full)"
 # the parent's P_Key (index 0) did not change: it kept running, as in-tree
-cc=$(carrier_changes 1)
+cc=$(sib_carrier_changes 1)
 ((cc == cc1)) || fail "h1's ${SIB_IF[1]} lost its carrier over a P_Key that is not its own ($cc1 -> $cc changes)"
 log "h1's ${SIB_IF[1]} kept its carrier ($cc carrier changes)"
 # pviol: softib2 port 1's PortInfo P_KeyViolations
