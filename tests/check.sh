@@ -66,6 +66,9 @@ for k in "${KERNELS[@]}"; do
 	# the lab's simulated InfiniBand subnet (tests/softib), which its scenarios load
 	step "softib build W=1 [$k]" no_warnings make -C "$REPO/tests/softib" KVER="$k" &&
 		step "softib sparse [$k]" no_warnings make -C "$REPO/tests/softib" KVER="$k" sparse
+	# the rdma_cm probe softib-rdmacm loads (tests/cmprobe)
+	step "cmprobe build W=1 [$k]" no_warnings make -C "$REPO/tests/cmprobe" KVER="$k" &&
+		step "cmprobe sparse [$k]" no_warnings make -C "$REPO/tests/cmprobe" KVER="$k" sparse
 	# (e) one line per scenario; runner self-tests ("# once: yes") on the first kernel only
 	run=()
 	for f in "${FILES[@]}"; do
