@@ -28,6 +28,10 @@ sib_in 0 sleep 600 &
 p0=$!
 sib_in 1 sleep 600 &
 p1=$!
+# ip netns exec enters the namespace and then becomes sleep
+is_sleep() { [[ $(cat "/proc/$1/comm" 2>/dev/null) == sleep ]]; }
+wait_for 10 is_sleep "$p0"
+wait_for 10 is_sleep "$p1"
 kmsg "cmprobe: listen in h0, connect from h1"
 rc=0
 log "+ insmod $CMPROBE_KO listen_pid=$p0 connect_pid=$p1 listen_addr=$(sib_hip 0)"
