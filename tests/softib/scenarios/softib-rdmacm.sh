@@ -23,10 +23,11 @@ wait_for 30 sib_carrier 0
 wait_for 30 sib_carrier 1
 sib_ping_pair 0 1
 check modprobe rdma_cm
-# a process in each namespace names it to the probe
-sib_in 0 sleep 600 &
+# a process in each namespace names it to the probe (not through sib_in: a function
+# in the background is a subshell, and $! would be that subshell in this namespace)
+ip netns exec h0 sleep 600 &
 p0=$!
-sib_in 1 sleep 600 &
+ip netns exec h1 sleep 600 &
 p1=$!
 # ip netns exec enters the namespace and then becomes sleep
 is_sleep() { [[ $(cat "/proc/$1/comm" 2>/dev/null) == sleep ]]; }
