@@ -12,10 +12,11 @@
 #   netns hN with 198.18.3.(N+1)/24 and 2001:db8:3::(N+1)/64; SIB_IF[N] is its name.
 # sib_ipoib_unload: unload that driver.
 #
-# SIB_DRIVER (set before sourcing this file): intree (default) modprobes Debian's
-# ib_ipoib, the reference; ours insmods the project's module under test ($LAB_MODULE,
-# tests/lab/run -m), after softib, so the scenario keeps its "# ipoib: no" header. The
-# softib-ours-*.sh scenarios set it and source the in-tree scenario of the same name.
+# SIB_DRIVER (set before sourcing this file): intree (default) loads Debian's
+# ib_ipoib (by path, see sib_ipoib_load), the reference; ours insmods the project's
+# module under test ($LAB_MODULE, tests/lab/run -m), after softib, so the scenario
+# keeps its "# ipoib: no" header. The softib-ours-*.sh scenarios set it and source the
+# in-tree scenario of the same name.
 # SIB_DEBUG=1 (ours only) turns the driver's debug messages on.
 
 SIB_KO=$LAB_REPO/build/$LAB_KVER/softib/softib.ko
@@ -136,27 +137,36 @@ sib_in() {
 	ip netns exec "h$n" "$@"
 }
 
-# sib_ipoib_load: load the driver SIB_DRIVER names (both are module ib_ipoib)
+# sib_ipoib_load: load the driver SIB_DRIVER names (both are module ib_ipoib). The
+# in-tree one is insmodded by its path under kernel/: `modprobe ib_ipoib` would take
+# this project's copy wherever DKMS installed one under updates/ (make check does,
+# before the scenarios), and the reference run would then test our driver. The
+# in-tree module has no version attribute; ours always has one.
 sib_ipoib_load() {
+	local ko d
 	case $SIB_DRIVER in
-	intree) check modprobe ib_ipoib ;;
+	intree)
+		ko=$(find "/lib/modules/$LAB_KVER/kernel/drivers/infiniband/ulp/ipoib" \
+			-name 'ib_ipoib.ko*' | head -n 1)
+		[[ -n $ko ]] || fail "no in-tree ib_ipoib.ko under /lib/modules/$LAB_KVER/kernel"
+		for d in $(modinfo -F depends "$ko" | tr ',' ' '); do check modprobe "$d"; done
+		check insmod "$ko"
+		[[ ! -e /sys/module/ib_ipoib/version ]] ||
+			fail "the in-tree ib_ipoib has a version: $(cat /sys/module/ib_ipoib/version)"
+		;;
 	ours)
 		[[ -n ${LAB_MODULE:-} && -f $LAB_MODULE ]] ||
 			fail "SIB_DRIVER=ours needs the module under test (tests/lab/run -m)"
 		load_ipoib
 		[[ ${SIB_DEBUG:-0} != 1 ]] || ipoib_debug_on
-		log "loaded $LAB_MODULE ($(cat /sys/module/ib_ipoib/version 2>/dev/null))"
+		[[ -e /sys/module/ib_ipoib/version ]] || fail "ib_ipoib loaded, but not ours"
 		;;
 	*) fail "SIB_DRIVER=$SIB_DRIVER: not intree or ours" ;;
 	esac
+	log "ib_ipoib: $SIB_DRIVER ($(cat /sys/module/ib_ipoib/version 2>/dev/null || echo "no version"))"
 }
 
-sib_ipoib_unload() {
-	case $SIB_DRIVER in
-	intree) check modprobe -r ib_ipoib ;;
-	*) check rmmod ib_ipoib ;;
-	esac
-}
+sib_ipoib_unload() { check rmmod ib_ipoib; }
 
 sib_ipoib_hosts() {
 	local i n
