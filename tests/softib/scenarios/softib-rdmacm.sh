@@ -7,6 +7,7 @@
 # guests: 1
 # timeout: 300
 # ipoib: no
+# once: yes
 #
 #   netns h0: ibX 198.18.3.1 -- softib0 p1 --+ switch   (rdma_cm listens on 198.18.3.1)
 #   netns h1: ibY 198.18.3.2 -- softib1 p1 --+          (rdma_cm connects to it)
