@@ -359,6 +359,13 @@ struct ipoib_dev_priv {
 	/* child_lock: guards children; taken under rtnl, sleeps, never nests */
 	struct mutex child_lock;
 	/*
+	 * child_list_lock (spinlock, bh-safe): taken inside child_lock by the
+	 * two places that link or unlink a child, and alone by readers that
+	 * must not sleep or wait for rtnl (rdma_cm's net_device lookup).
+	 * Only a child's priv->lock nests inside it.
+	 */
+	spinlock_t child_list_lock;
+	/*
 	 * Made by sysfs create_child: its P_Key is unique among such children
 	 * and differs from the parent's, since delete_child names it by P_Key.
 	 * Netlink children may share any P_Key.  Set before registration.
@@ -448,7 +455,6 @@ struct ipoib_dev_priv {
 	struct work_struct flush_gid;
 	struct work_struct flush_light;
 	struct work_struct flush_normal;
-	struct work_struct flush_heavy;
 	struct ib_event_handler event_handler;
 
 	/* receive coalescing last applied to recv_cq (ethtool -C) */

@@ -8,7 +8,8 @@
  * IB-event flushes.  Children are created through sysfs (create_child, in
  * ipoib_sysfs.c) or netlink (ip link add ... type ipoib, in ipoib_netlink.c)
  * and both paths meet in ipoib_child_register().  A parent's children list
- * is guarded by its child_lock, always taken with rtnl held.
+ * is guarded by its child_lock, always taken with rtnl held; linking and
+ * unlinking also take child_list_lock, for rdma_cm's lookup (ipoib_main.c).
  *
  * Only sysfs children are named by their P_Key (delete_child), so only they
  * must have one of their own: no other sysfs child and not the parent may
@@ -95,7 +96,9 @@ int ipoib_child_register(struct ipoib_dev_priv *priv,
 		return ret;
 
 	mutex_lock(&ppriv->child_lock);
+	spin_lock_bh(&ppriv->child_list_lock);
 	list_add_tail(&priv->child_list, &ppriv->children);
+	spin_unlock_bh(&ppriv->child_list_lock);
 	mutex_unlock(&ppriv->child_lock);
 	dev_hold(ppriv->dev);
 	return 0;
@@ -107,7 +110,9 @@ void ipoib_child_unlink(struct ipoib_dev_priv *priv)
 	struct ipoib_dev_priv *ppriv = priv->parent;
 
 	mutex_lock(&ppriv->child_lock);
+	spin_lock_bh(&ppriv->child_list_lock);
 	list_del_init(&priv->child_list);
+	spin_unlock_bh(&ppriv->child_list_lock);
 	mutex_unlock(&ppriv->child_lock);
 	dev_put(ppriv->dev);
 }

@@ -14,7 +14,7 @@
 #include "ipoib.h"
 
 enum ipoib_flush_level {
-	IPOIB_FLUSH_GID,	/* only if our own GID or P_Key changed */
+	IPOIB_FLUSH_GID,	/* only if our GID, P_Key or its index changed */
 	IPOIB_FLUSH_LIGHT,
 	IPOIB_FLUSH_NORMAL,
 	IPOIB_FLUSH_HEAVY,
@@ -37,15 +37,18 @@ static void ipoib_event(struct ib_event_handler *handler,
 		break;
 	case IB_EVENT_GID_CHANGE:
 		/* on RoCE every IP address change of the netdev raises it */
+	case IB_EVENT_PKEY_CHANGE:
+		/*
+		 * The SM rewrote the P_Key table, usually for someone else's
+		 * partition: an interface whose P_Key did not come or go or
+		 * move keeps running (a heavy flush if it did).
+		 */
 		work = &priv->flush_gid;
 		break;
 	case IB_EVENT_PORT_ERR:
 	case IB_EVENT_PORT_ACTIVE:
 	case IB_EVENT_LID_CHANGE:
 		work = &priv->flush_normal;
-		break;
-	case IB_EVENT_PKEY_CHANGE:
-		work = &priv->flush_heavy;
 		break;
 	default:
 		return;
@@ -80,6 +83,7 @@ static void ipoib_flush_one(struct ipoib_dev_priv *priv,
 	struct net_device *dev = priv->dev;
 	union ib_gid old_gid = priv->local_gid;
 	u16 old_pkey = priv->pkey;
+	u16 old_index = priv->pkey_index;
 	bool had_pkey = test_bit(IPOIB_FLAG_PKEY_OK, &priv->flags);
 
 	if (priv->fabric->port_query(priv)) {
@@ -87,7 +91,7 @@ static void ipoib_flush_one(struct ipoib_dev_priv *priv,
 		level = IPOIB_FLUSH_NORMAL;
 	}
 	if (memcmp(&old_gid, &priv->local_gid, sizeof(old_gid)) ||
-	    old_pkey != priv->pkey ||
+	    old_pkey != priv->pkey || old_index != priv->pkey_index ||
 	    had_pkey != test_bit(IPOIB_FLAG_PKEY_OK, &priv->flags))
 		level = IPOIB_FLUSH_HEAVY;
 
@@ -157,19 +161,12 @@ static void ipoib_flush_normal_work(struct work_struct *work)
 		    IPOIB_FLUSH_NORMAL);
 }
 
-static void ipoib_flush_heavy_work(struct work_struct *work)
-{
-	ipoib_flush(container_of(work, struct ipoib_dev_priv, flush_heavy),
-		    IPOIB_FLUSH_HEAVY);
-}
-
 /* At allocation (ipoib_setup()). */
 void ipoib_flush_setup(struct ipoib_dev_priv *priv)
 {
 	INIT_WORK(&priv->flush_gid, ipoib_flush_gid_work);
 	INIT_WORK(&priv->flush_light, ipoib_flush_light_work);
 	INIT_WORK(&priv->flush_normal, ipoib_flush_normal_work);
-	INIT_WORK(&priv->flush_heavy, ipoib_flush_heavy_work);
 }
 
 /* From ipoib_dev_init(): a parent listens; its children get its flushes. */
@@ -195,5 +192,4 @@ void ipoib_flush_stop(struct ipoib_dev_priv *priv)
 	cancel_work_sync(&priv->flush_gid);
 	cancel_work_sync(&priv->flush_light);
 	cancel_work_sync(&priv->flush_normal);
-	cancel_work_sync(&priv->flush_heavy);
 }

@@ -6,10 +6,12 @@
 
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/inetdevice.h>
 #include <linux/module.h>
 #include <linux/moduleparam.h>
 #include <linux/netdevice.h>
 #include <linux/rtnetlink.h>
+#include <net/addrconf.h>
 
 #include "ipoib.h"
 
@@ -177,10 +179,156 @@ static void ipoib_remove_one(struct ib_device *ca, void *client_data)
 	kfree(ic);
 }
 
+/*
+ * rdma_cm's lookup of the interface an incoming connection is addressed to
+ * (ib_get_net_dev_by_params()).  Candidates are the port's parent and its
+ * children whose P_Key (either membership) and GID are those of the
+ * request.  The one holding the destination IP address, directly or
+ * through an upper device such as a bond (which is then returned), wins,
+ * looked up in the interface's own network namespace; with no address, or
+ * when no candidate holds it, a single candidate is the answer.  Anything
+ * ambiguous (children sharing a P_Key and an address in two namespaces)
+ * finds nothing.  It runs in rdma_cm's and ib_cm's work and so takes
+ * neither rtnl nor child_lock, whose holders may wait for that work.
+ */
+struct ipoib_lookup {
+	u16 pkey;
+	const union ib_gid *gid;
+	const struct sockaddr *addr;	/* NULL: match without an address */
+	struct net_device *by_addr;	/* last candidate holding addr */
+	unsigned int n_by_addr;
+	struct net_device *any;		/* last candidate */
+	unsigned int n_any;
+};
+
+/* An address to look for: IPv4 or IPv6 and not the wildcard, else NULL. */
+static const struct sockaddr *ipoib_lookup_addr(const struct sockaddr *addr)
+{
+	if (!addr)
+		return NULL;
+	if (addr->sa_family == AF_INET) {
+		const struct sockaddr_in *sin = (const struct sockaddr_in *)addr;
+
+		return sin->sin_addr.s_addr != htonl(INADDR_ANY) ? addr : NULL;
+	}
+	if (IS_ENABLED(CONFIG_IPV6) && addr->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *sin6 =
+			(const struct sockaddr_in6 *)addr;
+
+		return !ipv6_addr_any(&sin6->sin6_addr) ? addr : NULL;
+	}
+	return NULL;		/* AF_IB and the rest name no IP address */
+}
+
+/* @dev holds @addr (rcu_read_lock held). */
+static bool ipoib_dev_has_addr(struct net_device *dev,
+			       const struct sockaddr *addr)
+{
+	if (addr->sa_family == AF_INET) {
+		const struct sockaddr_in *sin = (const struct sockaddr_in *)addr;
+		struct in_device *in_dev = __in_dev_get_rcu(dev);
+		const struct in_ifaddr *ifa;
+
+		if (!in_dev)
+			return false;
+		in_dev_for_each_ifa_rcu(ifa, in_dev)
+			if (ifa->ifa_local == sin->sin_addr.s_addr)
+				return true;
+		return false;
+	}
+#if IS_ENABLED(CONFIG_IPV6)
+	if (addr->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *sin6 =
+			(const struct sockaddr_in6 *)addr;
+
+		/* strict: the address must be on @dev itself */
+		return ipv6_chk_addr(dev_net(dev), &sin6->sin6_addr, dev, 1);
+	}
+#endif
+	return false;
+}
+
+static int ipoib_upper_has_addr(struct net_device *upper,
+				struct netdev_nested_priv *nest)
+{
+	struct ipoib_lookup *l = nest->data;
+
+	if (!ipoib_dev_has_addr(upper, l->addr))
+		return 0;
+	l->by_addr = upper;
+	return 1;		/* stops the walk */
+}
+
+/* Count @priv if it matches (its parent's child_list_lock, RCU held). */
+static void ipoib_lookup_one(struct ipoib_dev_priv *priv,
+			     struct ipoib_lookup *l)
+{
+	struct netdev_nested_priv nest = { .data = l };
+	unsigned long flags;
+	bool match;
+
+	spin_lock_irqsave(&priv->lock, flags);
+	match = !((priv->pkey ^ l->pkey) & ~IPOIB_PKEY_FULL) &&
+		(!l->gid || !memcmp(l->gid, &priv->local_gid, sizeof(*l->gid)));
+	spin_unlock_irqrestore(&priv->lock, flags);
+	if (!match)
+		return;
+
+	l->any = priv->dev;
+	l->n_any++;
+	if (!l->addr)
+		return;
+	if (ipoib_dev_has_addr(priv->dev, l->addr)) {
+		l->by_addr = priv->dev;
+		l->n_by_addr++;
+	} else if (netdev_walk_all_upper_dev_rcu(priv->dev,
+						 ipoib_upper_has_addr, &nest)) {
+		l->n_by_addr++;
+	}
+}
+
+static struct net_device *
+ipoib_get_net_dev_by_params(struct ib_device *ca, u32 port, u16 pkey,
+			    const union ib_gid *gid,
+			    const struct sockaddr *addr, void *client_data)
+{
+	struct ipoib_ca *ic = client_data;
+	struct ipoib_dev_priv *ppriv, *priv;
+	struct ipoib_lookup l = {
+		.pkey = pkey,
+		.gid = gid,
+		.addr = ipoib_lookup_addr(addr),
+	};
+	struct net_device *dev = NULL;
+
+	/* the core calls us only between add and remove: ports is fixed */
+	list_for_each_entry(ppriv, &ic->ports, ca_list) {
+		if (ppriv->port != port)
+			continue;
+		rcu_read_lock();
+		spin_lock_bh(&ppriv->child_list_lock);
+		ipoib_lookup_one(ppriv, &l);
+		list_for_each_entry(priv, &ppriv->children, child_list)
+			ipoib_lookup_one(priv, &l);
+		if (l.n_by_addr == 1)
+			dev = l.by_addr;
+		else if (!l.n_by_addr && l.n_any == 1)
+			dev = l.any;
+		/* a listed child is not freed yet: unregistration waits for us */
+		if (dev)
+			dev_hold(dev);
+		spin_unlock_bh(&ppriv->child_list_lock);
+		rcu_read_unlock();
+		break;
+	}
+	return dev;
+}
+
 static struct ib_client ipoib_client = {
-	.name	= "ipoib",
-	.add	= ipoib_add_one,
-	.remove	= ipoib_remove_one,
+	.name			= "ipoib",
+	.add			= ipoib_add_one,
+	.remove			= ipoib_remove_one,
+	.get_net_dev_by_params	= ipoib_get_net_dev_by_params,
 };
 
 static int ipoib_queue_size(int *size, const char *what)

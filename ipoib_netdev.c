@@ -554,6 +554,7 @@ void ipoib_setup(struct net_device *dev)
 	priv->dev = dev;
 	spin_lock_init(&priv->lock);
 	mutex_init(&priv->child_lock);
+	spin_lock_init(&priv->child_list_lock);
 	INIT_LIST_HEAD(&priv->children);
 	INIT_LIST_HEAD(&priv->child_list);
 	INIT_LIST_HEAD(&priv->ca_list);

@@ -23,8 +23,9 @@ if ((${#KERNELS[@]} != 2)); then
 fi
 
 # (d) scenarios: arguments, else $SCENARIOS, else all: the driver's (tests/scenarios)
-# and the simulated InfiniBand subnet's (tests/softib/scenarios: Debian's opensm and
-# in-tree ib_ipoib on softib.ko, one guest, network namespaces as hosts)
+# and the simulated InfiniBand subnet's (tests/softib/scenarios: Debian's opensm, and
+# the in-tree ib_ipoib or ours on softib.ko, one guest, network namespaces as hosts;
+# two at a time)
 SCENARIO_DIRS+=("$REPO/tests/softib/scenarios")
 wanted_scenarios "$@"
 ((${#FILES[@]})) || default_scenarios "$REPO"/tests/scenarios/*.sh "$REPO"/tests/softib/scenarios/*.sh
@@ -65,15 +66,25 @@ for k in "${KERNELS[@]}"; do
 	# the lab's simulated InfiniBand subnet (tests/softib), which its scenarios load
 	step "softib build W=1 [$k]" no_warnings make -C "$REPO/tests/softib" KVER="$k" &&
 		step "softib sparse [$k]" no_warnings make -C "$REPO/tests/softib" KVER="$k" sparse
+	# the rdma_cm probe softib-rdmacm loads (tests/cmprobe)
+	step "cmprobe build W=1 [$k]" no_warnings make -C "$REPO/tests/cmprobe" KVER="$k" &&
+		step "cmprobe sparse [$k]" no_warnings make -C "$REPO/tests/cmprobe" KVER="$k" sparse
 	# (e) one line per scenario; runner self-tests ("# once: yes") on the first kernel only
-	run=()
+	# The simulated subnet's scenarios are all one-guest: two run at a time
+	# (one vCPU each), which costs the 2-CPU host less than one after another.
+	run=() sib=()
 	for f in "${FILES[@]}"; do
 		[[ $k != "${KERNELS[0]}" ]] && grep -qx '# once: yes' "$f" && continue
-		run+=("$f")
+		if [[ $f == "$REPO"/tests/softib/scenarios/* ]]; then
+			sib+=("$f")
+		else
+			run+=("$f")
+		fi
 	done
 	report_skips "$k"
-	((${#run[@]})) || continue
-	run_lab "$k" "${mod[@]}" "${jobs[@]}" -o "${LAB_OUT:-$REPO/build/lab/results}/$k" "${run[@]}"
+	out=${LAB_OUT:-$REPO/build/lab/results}/$k
+	((${#run[@]} == 0)) || run_lab "$k" "${mod[@]}" "${jobs[@]}" -o "$out" "${run[@]}"
+	((${#sib[@]} == 0)) || run_lab "$k" "${mod[@]}" -j -o "$out" "${sib[@]}"
 done
 t=$((SECONDS - start))
 echo "make check took ${t}s ($((t / 60)) min $((t % 60)) s) for ${KERNELS[*]}"

@@ -25,7 +25,7 @@ if [ ! -f "$dir/scripts/checkpatch.pl" ]; then
 fi
 
 cd "$top"
-files=$(ls ./*.c ./*.h tests/softib/*.c tests/softib/*.h; find compat -name '*.h')
+files=$(ls ./*.c ./*.h tests/softib/*.c tests/softib/*.h tests/cmprobe/*.c; find compat -name '*.h')
 # shellcheck disable=SC2086
 perl "$dir/scripts/checkpatch.pl" --no-tree --strict --quiet --file \
 	--ignore FILE_PATH_CHANGES,SPDX_LICENSE_TAG $files

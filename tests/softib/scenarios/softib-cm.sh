@@ -109,8 +109,8 @@ rc_log
 # teardown (sib_teardown's steps), rmmod timed: if it takes more than 3 s, its
 # kernel stack is shown (where ib_core or a client waits)
 exited() { [[ ! -e /proc/$1/stat || $(awk '{ print $3 }' "/proc/$1/stat") == Z ]]; }
+sib_ipoib_unload
 sib_opensm_stop
-check modprobe -r ib_ipoib
 t0=$(date +%s.%N)
 log "+ rmmod softib"
 rmmod softib &

@@ -8,14 +8,23 @@
 #   SIB_SETUP_S (insmod to SUBNET UP, seconds).
 # sib_opensm_start / sib_opensm_stop: (re)start or stop that opensm (its log is
 #   appended to $SIB_OSM/opensm.log and saved to $LAB_SHARED/a.opensm.log on exit).
-# sib_ipoib_hosts HCAS: load the in-tree ib_ipoib (sib_intree_ipoib), move softibN's interface into
+# sib_ipoib_hosts HCAS: load the driver SIB_DRIVER names, move softibN's interface into
 #   netns hN with 198.18.3.(N+1)/24 and 2001:db8:3::(N+1)/64; SIB_IF[N] is its name.
+# sib_ipoib_unload: unload that driver.
+#
+# SIB_DRIVER (set before sourcing this file): intree (default) loads Debian's
+# ib_ipoib (by path, see sib_ipoib_load), the reference; ours insmods the project's
+# module under test ($LAB_MODULE, tests/lab/run -m), after softib, so the scenario
+# keeps its "# ipoib: no" header. The softib-ours-*.sh scenarios set it and source the
+# in-tree scenario of the same name.
+# SIB_DEBUG=1 (ours only) turns the driver's debug messages on.
 
 SIB_KO=$LAB_REPO/build/$LAB_KVER/softib/softib.ko
 SIB_OSM=/tmp/osm
 SIB_HCAS=3
 SIB_OSM_PID=
 SIB_IF=()
+SIB_DRIVER=${SIB_DRIVER:-intree}
 
 # sib_port_attr DEV ATTR [PORT=1]: /sys/class/infiniband/DEV/ports/PORT/ATTR
 sib_port_attr() { cat "/sys/class/infiniband/$1/ports/${3:-1}/$2"; }
@@ -83,7 +92,7 @@ sib_gone() {
 # gone first, ib_core's multicast cleanup waits for each leave to time out), then
 # opensm stopped and softib unloaded (each must succeed)
 sib_teardown() {
-	check modprobe -r ib_ipoib
+	sib_ipoib_unload
 	sib_opensm_stop
 	check rmmod softib
 }
@@ -145,22 +154,40 @@ sib_in() {
 	ip netns exec "h$n" "$@"
 }
 
-# sib_intree_ipoib: load the kernel's own ib_ipoib (kernel/drivers/...), not one
-# installed beside it (updates/dkms/: the project's, which modprobe would prefer)
-sib_intree_ipoib() {
-	local f d
-	f=$(find "/lib/modules/$(uname -r)/kernel/drivers/infiniband/ulp/ipoib" \
-		-name 'ib_ipoib.ko*' -print -quit)
-	[[ -n $f ]] || fail "no in-tree ib_ipoib.ko under /lib/modules/$(uname -r)/kernel"
-	for d in $(modinfo -F depends "$f" | tr ',' ' '); do check modprobe "$d"; done
-	check insmod "$f"
-	[[ $(cat /sys/module/ib_ipoib/taint) != *O* ]] || fail "an out-of-tree ib_ipoib got loaded"
-	log "ib_ipoib: the in-tree one, $f"
+# sib_ipoib_load: load the driver SIB_DRIVER names (both are module ib_ipoib). The
+# in-tree one is insmodded by its path under kernel/: `modprobe ib_ipoib` would take
+# this project's copy wherever DKMS installed one under updates/ (make check does,
+# before the scenarios), and the reference run would then test our driver. The
+# in-tree module has no version attribute; ours always has one.
+sib_ipoib_load() {
+	local ko d
+	case $SIB_DRIVER in
+	intree)
+		ko=$(find "/lib/modules/$LAB_KVER/kernel/drivers/infiniband/ulp/ipoib" \
+			-name 'ib_ipoib.ko*' | head -n 1)
+		[[ -n $ko ]] || fail "no in-tree ib_ipoib.ko under /lib/modules/$LAB_KVER/kernel"
+		for d in $(modinfo -F depends "$ko" | tr ',' ' '); do check modprobe "$d"; done
+		check insmod "$ko"
+		[[ ! -e /sys/module/ib_ipoib/version ]] ||
+			fail "the in-tree ib_ipoib has a version: $(cat /sys/module/ib_ipoib/version)"
+		;;
+	ours)
+		[[ -n ${LAB_MODULE:-} && -f $LAB_MODULE ]] ||
+			fail "SIB_DRIVER=ours needs the module under test (tests/lab/run -m)"
+		load_ipoib
+		[[ ${SIB_DEBUG:-0} != 1 ]] || ipoib_debug_on
+		[[ -e /sys/module/ib_ipoib/version ]] || fail "ib_ipoib loaded, but not ours"
+		;;
+	*) fail "SIB_DRIVER=$SIB_DRIVER: not intree or ours" ;;
+	esac
+	log "ib_ipoib: $SIB_DRIVER ($(cat /sys/module/ib_ipoib/version 2>/dev/null || echo "no version"))"
 }
+
+sib_ipoib_unload() { check rmmod ib_ipoib; }
 
 sib_ipoib_hosts() {
 	local i n
-	sib_intree_ipoib
+	sib_ipoib_load
 	for ((i = 0; i < SIB_HCAS; i++)); do
 		wait_for 10 sib_ifname "softib$i"
 		n=$(sib_ifname "softib$i")
@@ -177,6 +204,8 @@ sib_ipoib_hosts() {
 
 # sib_carrier N: host N's interface has its carrier
 sib_carrier() { [[ $(sib_in "$1" cat "/sys/class/net/${SIB_IF[$1]}/carrier") == 1 ]]; }
+# sib_carrier_changes N: how often host N's interface lost or regained its carrier
+sib_carrier_changes() { sib_in "$1" cat "/sys/class/net/${SIB_IF[$1]}/carrier_changes"; }
 
 # sib_ping N ADDR: one ping from host N answered within 2 s
 sib_ping() { sib_in "$1" ping -c 1 -W 2 "$2"; }

@@ -5,6 +5,7 @@
 # guests: 1
 # timeout: 300
 # ipoib: no
+# once: yes
 #
 #   +------------------------------------------------------------------+
 #   | a   softib.ko hcas=3, the distribution's ib_ipoib                 |

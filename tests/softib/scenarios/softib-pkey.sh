@@ -3,10 +3,12 @@
 # limited one; h1 is not listed, so its child (pkey 0x8001) waits without a carrier.
 # Listing h1 as a limited member (partitions.conf rewritten, SIGHUP: a heavy sweep
 # programs softib1's P_Key table, PKEY_CHANGE) makes its child come up and reach h0
-# (full), but never h2 (limited and limited: dropped by the P_Key check).
+# (full), but never h2 (limited and limited: dropped by the P_Key check). h1's parent
+# keeps its carrier throughout (its own P_Key did not change).
 # guests: 1
 # timeout: 300
 # ipoib: no
+# once: yes
 #
 #   +----------------------------------------------------------------------+
 #   | a   softib.ko hcas=3, the distribution's ib_ipoib                     |
@@ -64,6 +66,7 @@ log "h0 <-> h2 over partition 0x8001 (full and limited)"
 ! child_carrier 1 || fail "h1's child has a carrier though partition 0x8001 does not list softib1"
 ! sib_ping 1 "$(cip 0)" >/dev/null 2>&1 || fail "h1 reaches h0 over 0x8001 without the partition"
 
+cc1=$(sib_carrier_changes 1)
 log "listing softib1 as a limited member of 0x8001"
 partitions "$(g 0)=full, $(g 1)=limited, $(g 2)=limited"
 check kill -HUP "$SIB_OSM_PID"
@@ -74,6 +77,10 @@ log "h1's child has its carrier"
 wait_for 30 sib_ping 1 "$(cip 0)"
 wait_for 30 sib_ping 0 "$(cip 1)"
 log "h1 <-> h0 over partition 0x8001 (limited and full)"
+# The parent's own P_Key (index 0) did not change: it keeps running (both drivers)
+cc=$(sib_carrier_changes 1)
+log "h1's ${SIB_IF[1]}: $cc1 carrier changes before the P_Key change, $cc after"
+((cc == cc1)) || fail "h1's ${SIB_IF[1]} lost its carrier over a P_Key that is not its own"
 # pviol: softib2 port 1's PortInfo P_KeyViolations
 pviol() {
 	smpquery -C softib0 -P 1 portinfo "$(($(sib_port_attr softib2 lid)))" |

@@ -6,6 +6,7 @@
 # guests: 1
 # timeout: 300
 # ipoib: no
+# once: yes
 #
 #   +-------------------------------------------------------------------+
 #   | a   softib.ko hcas=2, the distribution's ib_ipoib                  |
@@ -47,6 +48,7 @@ log "before: broadcast group has 2 members, $v6 solicited-node groups"
 for round in 1 2; do
 	kmsg "SM change round $round"
 	log "round $round: killing opensm (pid $SIB_OSM_PID)"
+	cc="$(sib_carrier_changes 0) $(sib_carrier_changes 1)"
 	sib_opensm_stop
 	ups=$(sib_ups)
 	t0=$(date +%s.%N)
@@ -59,6 +61,8 @@ for round in 1 2; do
 	log "saquery -g: $(v6_groups) solicited-node groups again"
 	sib_ping_pair 0 1
 	log "round $round: h0 and h1 ping each other again (IPv4, IPv6)"
+	# not asserted: whether a driver drops its carrier while it rejoins
+	log "carrier changes of h0 h1: $cc before, $(sib_carrier_changes 0) $(sib_carrier_changes 1) after"
 done
 
 sib_teardown

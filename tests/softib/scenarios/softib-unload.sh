@@ -70,7 +70,7 @@ done
 log "ping: $(grep 'packets transmitted' /tmp/ping.out || true)"
 log "iperf3: $(grep -E '^\[' /tmp/iperf-c.out | tail -n 1 || true)"
 sib_opensm_stop
-check modprobe -r ib_ipoib
+sib_ipoib_unload
 # the module comes back and works after all that
 check insmod "$SIB_KO" hcas=2 seed=8
 wait_for 10 test -e /sys/class/infiniband/softib1/ports/1/state
