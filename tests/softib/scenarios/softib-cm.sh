@@ -74,12 +74,7 @@ rc_log
 r0=$(rc 0 rx) r1=$(rc 1 rx)
 ((r0 >= 60 && r1 >= 60)) || fail "pings in connected mode did not go over RC (rx $r0, $r1)"
 
-if command -v iperf3 >/dev/null; then
-	sib_in 0 iperf3 -s -1 -D -B "$(sib_hip 0)"
-	wait_for 10 sib_in 0 sh -c "ss -ltn | grep -q ':5201 '"
-	out=$(sib_in 1 iperf3 -c "$(sib_hip 0)" -t 10 -f m 2>&1) || fail "iperf3: $out"
-	log "iperf3 TCP h1 -> h0 over RC, connected mode, MTU 65520 (10 s, $(nproc) vCPUs):"
-	grep -E 'sender|receiver' <<<"$out" | sed 's/^/    /'
+if sib_iperf "over RC, connected mode, MTU 65520 "; then
 	rc_log
 	(($(rc 0 rx) - r0 >= 1000)) ||
 		fail "iperf3 did not go over RC: softib0 accepted $(($(rc 0 rx) - r0)) RC messages"

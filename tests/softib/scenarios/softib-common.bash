@@ -18,6 +18,7 @@
 # keeps its "# ipoib: no" header. The softib-ours-*.sh scenarios set it and source the
 # in-tree scenario of the same name.
 # SIB_DEBUG=1 (ours only) turns the driver's debug messages on.
+# sib_iperf WHAT: iperf3 TCP h1 -> h0 for 10 s, the figure logged (false without iperf3).
 
 SIB_KO=$LAB_REPO/build/$LAB_KVER/softib/softib.ko
 SIB_OSM=/tmp/osm
@@ -215,6 +216,20 @@ sib_ping_pair() {
 	local a
 	for a in "$(sib_hip "$2")" "$(sib_hip6 "$2")"; do wait_for 30 sib_ping "$1" "$a"; done
 	for a in "$(sib_hip "$1")" "$(sib_hip6 "$1")"; do wait_for 30 sib_ping "$2" "$a"; done
+}
+
+# sib_iperf WHAT: iperf3 TCP h1 -> h0 for 10 s, its sender and receiver lines
+# logged under "iperf3 TCP h1 -> h0 WHAT"; false (nothing run) without iperf3 in
+# the guest. The figure is for the README, never asserted.
+sib_iperf() {
+	local out
+	command -v iperf3 >/dev/null || return 1
+	sib_in 0 iperf3 -s -1 -D -B "$(sib_hip 0)"
+	wait_for 10 sib_in 0 sh -c "ss -ltn | grep -q ':5201 '"
+	out=$(sib_in 1 iperf3 -c "$(sib_hip 0)" -t 10 -f m 2>&1) || fail "iperf3: $out"
+	log "iperf3 TCP h1 -> h0 $1(10 s, $(nproc) vCPUs):"
+	grep -E 'sender|receiver' <<<"$out" | sed 's/^/    /'
+	return 0
 }
 
 # sib_ping_all: every host pings every other over IPv4 and IPv6 (first answer

@@ -44,14 +44,6 @@ log "saquery -m: $n members of the broadcast group"
 ((n == SIB_HCAS)) || { cat "$SIB_OSM/members.txt"; fail "broadcast group has $n members, want $SIB_HCAS"; }
 
 # benchmark figure (not asserted)
-if command -v iperf3 >/dev/null; then
-	sib_in 0 iperf3 -s -1 -D -B "$(sib_hip 0)"
-	wait_for 10 sib_in 0 sh -c "ss -ltn | grep -q ':5201 '"
-	out=$(sib_in 1 iperf3 -c "$(sib_hip 0)" -t 10 -f m 2>&1) || fail "iperf3: $out"
-	log "iperf3 TCP h1 -> h0 (10 s, $(nproc) vCPUs):"
-	grep -E 'sender|receiver' <<<"$out" | sed 's/^/    /'
-else
-	log "no iperf3 in the guest: no figure"
-fi
+sib_iperf "" || log "no iperf3 in the guest: no figure"
 
 sib_teardown
