@@ -5,7 +5,10 @@
 #   tests/check-debug.sh [SCENARIO...]      SCENARIO: a name (lab-wire) or a file;
 #                                           default: tests/scenarios/*.sh (less SKIP
 #                                           below) plus tests/debug/selftest-*.sh and
-#                                           tests/debug/kunit.sh (the KUnit suite)
+#                                           tests/debug/kunit.sh (the KUnit suite) and
+#                                           the simulated subnet's with our driver
+#                                           (tests/softib/scenarios, less the in-tree
+#                                           references, "# once: yes")
 #   SCENARIOS="lab-wire module-load" tests/check-debug.sh
 #
 # (a) builds the kernel from Debian's linux-source-6.12, or reuses the cached one
@@ -15,7 +18,8 @@
 #     KVER=<release> BUILD_DIR=build/<release>), which also makes the KUnit module
 #     ib_ipoib_kunit.ko (staged as build/debug-kunit/ib_ipoib_kunit.ko for
 #     tests/debug/kunit.sh), and the `make control` build the deadlock control scenario
-#     loads (build/<release>-control);
+#     loads (build/<release>-control); and, for the subnet's scenarios, softib.ko and
+#     cmprobe.ko against the same tree (build/<release>/{softib,cmprobe});
 # (c) runs the scenarios with tests/lab/run -K <bzImage> -M <its modules root>. Each
 #     guest scans for leaks after its scenario (tests/lab/kmemleak): any suspected leak,
 #     like any lockdep, KASAN, debug-objects or hung-task report, fails the scenario.
@@ -39,12 +43,26 @@ need_lab_packages
 
 # Scenarios left out of the default set here (still run when named), and why.
 skip dkms-modprobe "tests the host's DKMS install under /lib/modules/<release>; the debug kernel's modules are private (build/debug-kernel/root)"
+for f in "$REPO"/tests/softib/scenarios/*.sh; do
+	grep -qx '# once: yes' "$f" &&
+		skip "$(basename "$f" .sh)" "the fabric with Debian's in-tree ib_ipoib (a reference; the debug kernel's own has no connected mode)"
+done
 
 # Scenarios: arguments, else $SCENARIOS, else all.
-SCENARIO_DIRS+=("$REPO/tests/debug")
+SCENARIO_DIRS+=("$REPO/tests/debug" "$REPO/tests/softib/scenarios")
 wanted_scenarios "$@"
 ((${#FILES[@]})) ||
-	default_scenarios "$REPO"/tests/scenarios/*.sh "$REPO"/tests/debug/selftest-*.sh "$REPO"/tests/debug/kunit.sh
+	default_scenarios "$REPO"/tests/scenarios/*.sh "$REPO"/tests/debug/selftest-*.sh \
+		"$REPO"/tests/debug/kunit.sh "$REPO"/tests/softib/scenarios/*.sh
+# The subnet's scenarios apart: built for and run two at a time below.
+RUN_FILES=() SIB_FILES=()
+for f in "${FILES[@]}"; do
+	if [[ $f == "$REPO"/tests/softib/scenarios/* ]]; then
+		SIB_FILES+=("$f")
+	else
+		RUN_FILES+=("$f")
+	fi
+done
 
 # (a) the kernel
 t=$SECONDS
@@ -114,6 +132,17 @@ if has_scenario hostile-input &&
 	count_fail "build: tests/tools/build-tools.sh (the hostile-input tools)" 20
 fi
 
+# The simulated InfiniBand subnet (tests/softib) and the rdma_cm probe (tests/cmprobe),
+# built against the debug tree, when their scenarios run.
+sib_built=1
+if ((${#SIB_FILES[@]})); then
+	for m in softib cmprobe; do
+		make -C "$REPO/tests/$m" KDIR="$DEBUG_KDIR" KVER="$k" >"$log" 2>&1 && continue
+		count_fail "build [$k]: make -C tests/$m KDIR=$DEBUG_KDIR KVER=$k"
+		sib_built=0
+	done
+fi
+
 # (c) the scenarios
 jobs=()
 [[ ${LAB_PARALLEL:-0} == 1 ]] && jobs=(-j)
@@ -123,8 +152,11 @@ export LAB_TIMEOUT_SCALE=${LAB_TIMEOUT_SCALE:-3}
 # debug kernel's AML interpreter hit its 30 s loop timeout five times under TCG (2.5 min
 # of boot).
 export LAB_APPEND="pci=noacpi ${LAB_APPEND:-}"
-run_lab "$k" -K "$DEBUG_KERNEL" -M "$DEBUG_MODROOT" "${mod[@]}" "${jobs[@]}" \
-	-o "$REPO/build/lab/results/$k" "${FILES[@]}"
+((${#RUN_FILES[@]} == 0)) || run_lab "$k" -K "$DEBUG_KERNEL" -M "$DEBUG_MODROOT" "${mod[@]}" \
+	"${jobs[@]}" -o "$REPO/build/lab/results/$k" "${RUN_FILES[@]}"
+# The subnet's scenarios are one-guest: two at a time, as in check.sh.
+((${#SIB_FILES[@]} == 0 || !sib_built)) || run_lab "$k" -K "$DEBUG_KERNEL" -M "$DEBUG_MODROOT" \
+	"${mod[@]}" -j -o "$REPO/build/lab/results/$k" "${SIB_FILES[@]}"
 # The KUnit scenario's own count of cases (its "KUNIT <suite>:" line).
 kres=$REPO/build/lab/results/$k/kunit/a.out
 if has_scenario kunit && [[ -f $kres ]]; then
