@@ -20,8 +20,8 @@
 #define SIB_MAX_HCAS		16
 #define SIB_MAX_HCA_PORTS	2
 #define SIB_MAX_SW_PORTS	(SIB_MAX_HCAS * SIB_MAX_HCA_PORTS)
-#define SIB_HCA_PKEYS		64	/* two P_KeyTable blocks */
-#define SIB_SW_PKEYS		32	/* one block per switch port */
+#define SIB_HCA_PKEYS		128	/* four P_KeyTable blocks */
+#define SIB_SW_PKEYS		128	/* four blocks per switch port */
 #define SIB_LFT_CAP		1024	/* unicast LIDs 0..1023 */
 #define SIB_MFT_CAP		256	/* MLIDs 0xc000..0xc0ff */
 #define SIB_MLID_BASE		0xc000

@@ -8,7 +8,8 @@
 #   SIB_SETUP_S (insmod to SUBNET UP, seconds).
 # sib_opensm_start / sib_opensm_stop: (re)start or stop that opensm (its log is
 #   appended to $SIB_OSM/opensm.log and saved to $LAB_SHARED/a.opensm.log on exit).
-# sib_ipoib_hosts HCAS: load the driver SIB_DRIVER names, move softibN's interface into
+# sib_ipoib_hosts HCAS: load the driver SIB_DRIVER names (unless an ib_ipoib is loaded
+#   already), move softibN's interface into
 #   netns hN with 198.18.3.(N+1)/24 and 2001:db8:3::(N+1)/64; SIB_IF[N] is its name.
 # sib_ipoib_unload: unload that driver.
 #
@@ -188,7 +189,7 @@ sib_ipoib_unload() { check rmmod ib_ipoib; }
 
 sib_ipoib_hosts() {
 	local i n
-	sib_ipoib_load
+	[[ -d /sys/module/ib_ipoib ]] || sib_ipoib_load
 	for ((i = 0; i < SIB_HCAS; i++)); do
 		wait_for 10 sib_ifname "softib$i"
 		n=$(sib_ifname "softib$i")
