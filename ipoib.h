@@ -625,6 +625,7 @@ int ipoib_resize_rings(struct ipoib_dev_priv *priv, unsigned int recvq_size,
 
 /* ipoib_ib.c: the data path, the QP up and down */
 void ipoib_ib_setup(struct ipoib_dev_priv *priv);
+void ipoib_ib_link_queues(struct ipoib_dev_priv *priv, bool link);
 void ipoib_napi_kick(struct napi_struct *napi);
 void ipoib_cq_kick(struct napi_struct *napi, struct irq_work *kick);
 void ipoib_rx_pass_up(struct ipoib_dev_priv *priv, struct sk_buff *skb);
@@ -709,6 +710,7 @@ void ipoib_children_set_up(struct ipoib_dev_priv *ppriv, bool up);
 extern struct rtnl_link_ops ipoib_link_ops;
 extern const struct attribute_group ipoib_attr_group;
 extern const struct ethtool_ops ipoib_ethtool_ops;
+void ipoib_stats_setup(struct net_device *dev);
 
 /* ipoib_debugfs.c: debugfs files and fault injection */
 enum ipoib_fault_site {

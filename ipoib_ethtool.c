@@ -1,13 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * ib_ipoib: ethtool operations.  Ring sizes are per interface and can be
- * changed while the interface runs (the transport is rebuilt in place);
- * coalescing goes to the RDMA device's CQ moderation when it has one.
+ * ib_ipoib: ethtool operations and statistics.  Ring sizes are per interface
+ * and can be changed while the interface runs (the transport is rebuilt in
+ * place); coalescing goes to the RDMA device's CQ moderation when it has one.
+ * Per-queue statistics for the netdev netlink family are at the end.
  */
 
 #include <linux/ethtool.h>
 #include <linux/netdevice.h>
 #include <linux/rtnetlink.h>
+#include <net/netdev_queues.h>
 
 #include "ipoib.h"
 
@@ -244,6 +246,61 @@ static int ipoib_set_coalesce(struct net_device *dev,
 	priv->rx_coal_usecs = coal->rx_coalesce_usecs;
 	priv->rx_coal_frames = coal->rx_max_coalesced_frames;
 	return 0;
+}
+
+/*
+ * Per-queue statistics (the netdev netlink family's qstats).  An interface
+ * has one queue each way, so queue 0 holds its whole totals, read from the
+ * very counters rtnetlink reports in stats64: the two views always agree.
+ * No queue ever goes away, so nothing is carried in the base but zeroes,
+ * which tells the core that these fields are complete.
+ */
+static void ipoib_get_queue_stats_rx(struct net_device *dev, int idx,
+				     struct netdev_queue_stats_rx *rx)
+{
+	struct ipoib_dev_priv *priv = ipoib_priv(dev);
+
+	rx->packets = DEV_STATS_READ(dev, rx_packets);
+	rx->bytes = DEV_STATS_READ(dev, rx_bytes);
+	/* frames dropped for want of a fresh buffer */
+	rx->alloc_fail = READ_ONCE(priv->rx_drops.no_buffer);
+	/* everything the receive path dropped, malformed frames included */
+	rx->hw_drops = DEV_STATS_READ(dev, rx_dropped);
+}
+
+static void ipoib_get_queue_stats_tx(struct net_device *dev, int idx,
+				     struct netdev_queue_stats_tx *tx)
+{
+	tx->packets = DEV_STATS_READ(dev, tx_packets);
+	tx->bytes = DEV_STATS_READ(dev, tx_bytes);
+	/* refused (no path, queue full) or failed on the wire */
+	tx->hw_drops = DEV_STATS_READ(dev, tx_dropped) +
+		       DEV_STATS_READ(dev, tx_errors);
+}
+
+static void ipoib_get_base_stats(struct net_device *dev,
+				 struct netdev_queue_stats_rx *rx,
+				 struct netdev_queue_stats_tx *tx)
+{
+	rx->packets = 0;
+	rx->bytes = 0;
+	rx->alloc_fail = 0;
+	rx->hw_drops = 0;
+	tx->packets = 0;
+	tx->bytes = 0;
+	tx->hw_drops = 0;
+}
+
+static const struct netdev_stat_ops ipoib_stat_ops = {
+	.get_queue_stats_rx	= ipoib_get_queue_stats_rx,
+	.get_queue_stats_tx	= ipoib_get_queue_stats_tx,
+	.get_base_stats		= ipoib_get_base_stats,
+};
+
+/* At allocation (ipoib_setup()): the statistics the netdev family reports. */
+void ipoib_stats_setup(struct net_device *dev)
+{
+	compat_netdev_set_stat_ops(dev, &ipoib_stat_ops);
 }
 
 const struct ethtool_ops ipoib_ethtool_ops = {

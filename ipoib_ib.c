@@ -938,6 +938,21 @@ int ipoib_force_error(struct ipoib_dev_priv *priv, const char *what)
 	return 0;
 }
 
+/*
+ * Which poller serves which queue, for the netdev netlink family (queue-get,
+ * napi-get): queue 0 each way, linked at ndo_init, once the core allocated
+ * the queues, and unlinked at ndo_uninit.  rtnl held.
+ */
+void ipoib_ib_link_queues(struct ipoib_dev_priv *priv, bool link)
+{
+	struct net_device *dev = priv->dev;
+
+	netif_queue_set_napi(dev, 0, NETDEV_QUEUE_TYPE_RX,
+			     link ? &priv->recv_napi : NULL);
+	netif_queue_set_napi(dev, 0, NETDEV_QUEUE_TYPE_TX,
+			     link ? &priv->send_napi : NULL);
+}
+
 /* At allocation (ipoib_setup()): the pollers and the data path's work. */
 void ipoib_ib_setup(struct ipoib_dev_priv *priv)
 {

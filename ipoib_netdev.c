@@ -457,6 +457,7 @@ static int ipoib_dev_init(struct net_device *dev)
 	ipoib_build_broadcast(dev->broadcast, priv->pkey);
 	ipoib_set_dev_features(priv);
 
+	ipoib_ib_link_queues(priv, true);
 	ipoib_flush_start(priv);
 	set_bit(IPOIB_FLAG_INITIALIZED, &priv->flags);
 	return 0;
@@ -481,6 +482,7 @@ static void ipoib_dev_uninit(struct net_device *dev)
 
 	/* no more flushes; clears IPOIB_FLAG_INITIALIZED */
 	ipoib_flush_stop(priv);
+	ipoib_ib_link_queues(priv, false);
 
 	/* ndo_stop ran already; make sure nothing is left behind */
 	ipoib_ib_down(priv);
@@ -536,6 +538,7 @@ void ipoib_setup(struct net_device *dev)
 	dev->netdev_ops = &ipoib_netdev_ops;
 	dev->header_ops = &ipoib_header_ops;
 	dev->ethtool_ops = &ipoib_ethtool_ops;
+	ipoib_stats_setup(dev);
 	dev->rtnl_link_ops = &ipoib_link_ops;
 	dev->sysfs_groups[0] = &ipoib_attr_group;
 	/* freed by the core once unregistered, whoever unregisters it */
