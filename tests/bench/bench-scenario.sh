@@ -21,7 +21,8 @@
 # numbers over TCP, iperf3 has its control port), raises TAG-ready; a waits for that.
 
 # shellcheck shell=bash
-bench() { echo "BENCH $*"; }
+# shellcheck source=tests/bench/bench-lib.bash
+. "$LAB_REPO/tests/bench/bench-lib.bash"
 
 # GID index of this node's IPv4-mapped RoCE v2 GID (::ffff:MY_ETH_IP), which the peer
 # reaches over eth0: index 1 on rxe, looked up rather than assumed.
@@ -94,25 +95,11 @@ bench_perftest() {
 # the failure ("cannot parse the WHATiperf3 JSON").
 bench_iperf3() {
 	local res rx tx retr
-	res=$(python3 -c 'import json, sys
-e = json.load(open(sys.argv[1]))["end"]
-print(int(e["sum_received"]["bits_per_second"]), int(e["sum_sent"]["bits_per_second"]), e["sum_sent"].get("retransmits", 0))' \
-		"$LAB_SHARED/$1.a.log") || fail "cannot parse the ${3:-}iperf3 JSON"
+	res=$(iperf3_json "$LAB_SHARED/$1.a.log") || fail "cannot parse the ${3:-}iperf3 JSON"
 	read -r rx tx retr <<<"$res"
 	bench "${2}iperf3_tcp_rx" "$rx" bit/s
 	bench "${2}iperf3_tcp_tx" "$tx" bit/s
 	bench "${2}iperf3_tcp_retransmits" "$retr" count
-}
-
-# ping_stats FILE: "LOSS_PERCENT MIN_US AVG_US MEDIAN_US" from ping's output (the median
-# from the per-reply times: averages under TCG carry the odd 100 ms outlier).
-ping_stats() {
-	local med
-	med=$(sed -n 's/.* time=\([0-9.]*\) ms$/\1/p' "$1" | sort -n |
-		awk '{ t[NR] = $1 } END { if (NR) printf "%.1f\n", (t[int((NR + 1) / 2)] + t[int(NR / 2) + 1]) / 2 * 1000 }')
-	awk -v med="$med" '/packet loss/ { for (i = 1; i <= NF; i++) if ($i ~ /%$/) loss = $i + 0 }
-	     /^(rtt|round-trip)/ { split($4, r, "/"); printf "%s %.1f %.1f %s\n", loss, r[1] * 1000, r[2] * 1000, med; ok = 1 }
-	     END { exit !(ok && med != "") }' "$1"
 }
 
 # ping_run IF DEST: (a) 200 echo requests 10 ms apart to DEST (over IF; output in

@@ -22,6 +22,11 @@
 #   the same with 1 busy sibling ("RATIO down_latency_64_vs_1", goal <= 1.5), beside the
 #   same figure for the control ("RATIO down_latency_64_vs_1_sharedwq"); a control down
 #   that never returns is reported as "timeout", not as a failed bench.
+# Then the soft InfiniBand fabric (tests/bench/softib-bench.sh, one one-guest run):
+# Debian's in-tree ib_ipoib and ours on the same softib subnet, one after the other:
+# ping RTT, TCP in datagram and connected mode, the idle child's memory and the down
+# latency with 64 busy siblings over 1; "RATIO sib_*_vs_intree" lines (goals: TCP >= 1.0,
+# RTT <= 1.0, child memory <= 0.25).
 # Asserts no threshold (the figures are emulated and noisy); exits non-zero only if a
 # run of the module under test failed or one of its figures is missing.
 # BENCH_BUILD_DIR=DIR builds into DIR/KVER and DIR/KVER-control instead of build/ (so as
@@ -223,6 +228,56 @@ cat <<-'EOF'
 	NOTE child_*: per child, over 32 children, first down, then up with carrier: mem is what the kernel itself holds (MemTotal - MemFree - Buffers - Cached - AnonPages, page cache dropped), memavail the drop of MemAvailable, sunreclaim that of SUnreclaim; most of the up cost is the posted receive ring (one skb of a 4 KiB IPoIB MTU per entry). Threads: each interface's ordered workqueue (WQ_MEM_RECLAIM) has a rescuer thread from creation on; the rest of child_threads_each is kworkers the pools grew meanwhile.
 	NOTE down_latency: ib0.8001 (without IPv6, so no joins of its own) is set down - one RTM_NEWLINK, timed to the kernel's answer - while 1 sibling (ib0.8002) or 64 (ib0, ib0.8002-ib0.8040) are busy: each sends 5 datagrams a second (in turns), each to a multicast group it never sent to, so its join task and the fabric's join work run on its workqueue, none of it under rtnl. Headline (slowjoin): the driver's mcast_join fault knob makes every join sleep 200 ms first, as one waiting for a slow SA would, so a busy sibling's queue always has a join in progress; fastjoin: RoCE joins as they are (about a millisecond, the queues are mostly idle), which leaves CPU contention only. The control's interfaces share one ordered workqueue, which a down flushes: with 1 busy sibling it waits for that sibling's join in progress (0 to 200 ms, by when it comes: samples spread over the send period), with 64 for the one in progress and usually the next (not all 64: each new group moves its sibling's pending join task behind the flush). So its 64-vs-1 ratio understates it; down_latency_64busy_sharedwq_vs_ours compares the builds with 64 busy siblings. The two cases alternate within one boot; TCG and the host's load move single samples by tens of ms (SAMPLE lines in the a.out files).
 EOF
+# The soft InfiniBand fabric: Debian's in-tree ib_ipoib and ours on the same softib
+# subnet, one after the other in one guest (tests/bench/softib-bench.sh).
+fdir=$out/softib/softib-bench
+echo "== soft InfiniBand fabric: the in-tree ib_ipoib and ours, one one-guest run, host load average $(load)"
+if ! make -s -C "$REPO/tests/softib" KVER="$KVER" >/dev/null; then
+	echo "bench: softib did not build (make -C tests/softib KVER=$KVER)" >&2
+	exit 1
+fi
+# 3 GiB: an idle in-tree child holds about 19 MiB even while down (its connected-mode
+# SRQ is filled at creation), so 33 of them alone exhaust a 1 GiB guest
+if ! LAB_MEM=3072 "$LAB/run" -k "$KVER" -m "$MOD" -o "$out/softib" "$REPO/tests/bench/softib-bench.sh"; then
+	echo "bench: the soft-fabric run failed; logs are in $fdir" >&2
+	exit 1
+fi
+sed -n 's/^BENCH //p' "$fdir/a.out" | awk '
+	{ v[$1] = $2; u[$1] = $3 }
+	function need(n) { if (!(n in v)) { print "bench: missing figure " n > "/dev/stderr"; bad = 1 } }
+	function ratio(name, a, b, goal) {
+		need(a); need(b)
+		if (!(a in v) || !(b in v) || v[b] + 0 <= 0) { printf "RATIO %s n/a\n", name; return }
+		printf "RATIO %s %.3f\n", name, v[a] / v[b]
+		printf "NOTE %s: %s / %s, goal %s (reported, not asserted)\n", name, a, b, goal
+	}
+	END {
+		n = split("ud_mtu ping_rtt_avg ping_rtt_median ping_rtt_min ping_loss ud_tcp_rx " \
+		      "ud_tcp_retransmits cm_tcp_rx cm_tcp_retransmits child_mem_down_kib_each " \
+		      "child_mem_up_kib_each child_sunreclaim_up_kib_each child_threads_each " \
+		      "down_fastjoin_1_median down_fastjoin_64_median", names, " ")
+		for (d = 1; d <= 2; d++) {
+			drv = d == 1 ? "intree" : "ours"
+			for (i = 1; i <= n; i++) {
+				k = drv "_" names[i]; need(k)
+				if (k in v) printf "RAW sib_%s %s %s\n", k, v[k], u[k]
+			}
+			a = drv "_down_fastjoin_64_median"; b = drv "_down_fastjoin_1_median"
+			if ((a in v) && v[b] + 0 > 0)
+				printf "RATIO sib_%s_down_latency_64_vs_1 %.3f\n", drv, v[a] / v[b]
+		}
+		ratio("sib_ud_tcp_vs_intree", "ours_ud_tcp_rx", "intree_ud_tcp_rx", ">= 1.0")
+		ratio("sib_cm_tcp_vs_intree", "ours_cm_tcp_rx", "intree_cm_tcp_rx", ">= 1.0")
+		ratio("sib_rtt_vs_intree", "ours_ping_rtt_avg", "intree_ping_rtt_avg", "<= 1.0")
+		ratio("sib_rtt_median_vs_intree", "ours_ping_rtt_median", "intree_ping_rtt_median", "<= 1.0")
+		ratio("sib_child_mem_vs_intree", "ours_child_mem_up_kib_each", "intree_child_mem_up_kib_each", "<= 0.25")
+		ratio("sib_down_latency_64busy_vs_intree", "ours_down_fastjoin_64_median", "intree_down_fastjoin_64_median", "<= 1.0")
+		exit bad
+	}' || { echo "bench: incomplete soft-fabric figures; logs are in $fdir" >&2; exit 1; }
+cat <<-'EOF'
+	NOTE sib_*: one guest (2 vCPUs) holding softib's HCAs and switch (no wire: a packet is a work item), opensm as SM and SA; the in-tree driver runs first, then ours, with the same steps: ping (200 echoes) and iperf3 (10 s) h1 -> h0 in datagram mode, iperf3 again in connected mode at MTU 65520; children: 32 idle (per-child cost), then 64 for the down latency with send-only joins through opensm's SA (fastjoin only: the in-tree driver has no fault knob). A single 10 s window moves by tens of percent with the host's load.
+EOF
 echo "== wall time $((SECONDS - start)) s (lab runs: $(cat "$dir/wall-seconds" 2>/dev/null) s two-guest," \
-	"$(cat "$cdir/wall-seconds" 2>/dev/null) s children, $(cat "$sdir/wall-seconds" 2>/dev/null) s children with the control)"
-echo "   logs in $dir, $cdir, $sdir"
+	"$(cat "$cdir/wall-seconds" 2>/dev/null) s children, $(cat "$sdir/wall-seconds" 2>/dev/null) s children with the control," \
+	"$(cat "$fdir/wall-seconds" 2>/dev/null) s soft fabric)"
+echo "   logs in $dir, $cdir, $sdir, $fdir"

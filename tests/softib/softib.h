@@ -23,7 +23,7 @@
 #define SIB_HCA_PKEYS		128	/* four P_KeyTable blocks */
 #define SIB_SW_PKEYS		128	/* four blocks per switch port */
 #define SIB_LFT_CAP		1024	/* unicast LIDs 0..1023 */
-#define SIB_MFT_CAP		256	/* MLIDs 0xc000..0xc0ff */
+#define SIB_MFT_CAP		1024	/* MLIDs 0xc000..0xc3ff */
 #define SIB_MLID_BASE		0xc000
 #define SIB_LID_PERMISSIVE	0xffff
 #define SIB_MAX_WR		1024
@@ -33,7 +33,8 @@
 #define SIB_MAX_RD_ATOM		16	/* recorded only: no RDMA READ */
 #define SIB_MAX_CQE		65536	/* ipoib without SRQ asks ~33000 */
 #define SIB_MAX_QP		1024
-#define SIB_MAX_MCAST		128
+#define SIB_MAX_MCAST		2048	/* attachments per HCA: 65 interfaces x ~6 groups */
+#define SIB_MAX_MCAST_QPS	64	/* QPs attached to one group (on the stack) */
 #define SIB_MTU_BYTES		4096
 #define SIB_GRH_BYTES		40
 

@@ -46,7 +46,7 @@ static int sib_query_device(struct ib_device *ibdev, struct ib_device_attr *a,
 	a->max_pd = SIB_MAX_QP;
 	a->max_ah = 64 * SIB_MAX_QP;
 	a->max_mcast_grp = SIB_MAX_MCAST;
-	a->max_mcast_qp_attach = SIB_MAX_MCAST;
+	a->max_mcast_qp_attach = SIB_MAX_MCAST_QPS;
 	a->max_total_mcast_qp_attach = SIB_MAX_MCAST;
 	a->max_pkeys = SIB_HCA_PKEYS;
 	a->local_ca_ack_delay = 15;
@@ -1250,7 +1250,7 @@ static int sib_attach_mcast(struct ib_qp *ibqp, union ib_gid *gid, u16 lid)
 	struct sib_fabric *fab = hca_fab(qp->hca);
 	struct sib_mcast *m, *n;
 	unsigned long flags;
-	int count = 0;
+	int count = 0, members = 0;
 
 	if (ibqp->qp_type != IB_QPT_UD || lid < SIB_MLID_BASE ||
 	    lid == SIB_LID_PERMISSIVE)
@@ -1270,8 +1270,9 @@ static int sib_attach_mcast(struct ib_qp *ibqp, union ib_gid *gid, u16 lid)
 			return 0;
 		}
 		count++;
+		members += m->mlid == lid;
 	}
-	if (count >= SIB_MAX_MCAST) {
+	if (count >= SIB_MAX_MCAST || members >= SIB_MAX_MCAST_QPS) {
 		spin_unlock_irqrestore(&fab->lock, flags);
 		kfree(n);
 		return -ENOMEM;

@@ -322,8 +322,8 @@ static void hca_rx(struct sib_fabric *fab, struct sib_port *port,
 		   struct sib_pkt *pkt)
 {
 	struct sib_hca *hca = port->node->hca;
-	struct sib_qp *targets[SIB_MAX_MCAST];
-	u16 pkey_index[SIB_MAX_MCAST];
+	struct sib_qp *targets[SIB_MAX_MCAST_QPS];
+	u16 pkey_index[SIB_MAX_MCAST_QPS];
 	struct sib_qp *qp = NULL;
 	struct sib_mcast *m;
 	unsigned long flags;
@@ -367,7 +367,7 @@ static void hca_rx(struct sib_fabric *fab, struct sib_port *port,
 				sat_inc(&port->qkey_violations);
 				continue;
 			}
-			if (n < SIB_MAX_MCAST) {
+			if (n < SIB_MAX_MCAST_QPS) {
 				targets[n] = qp;
 				pkey_index[n++] = qp->pkey_index;
 			}
