@@ -46,6 +46,9 @@ no_warnings() {
 
 step "style (checkpatch)" make -s -C "$REPO" style
 step "test tools" "$REPO/tests/tools/build-tools.sh"
+# the kernel's own drivers/net selftests, from linux-source-6.12, which
+# tests/softib/scenarios/softib-ours-drvnet.sh runs on our interface
+step "drivers/net selftests (linux-source-6.12)" "$REPO/tests/drivers-net/prepare.sh"
 # DKMS: install this tree's module for the tested kernels on the host; the
 # guests see it over 9p and tests/scenarios/dkms-modprobe.sh modprobes it
 step "dkms-install [${KERNELS[*]}]" make -C "$REPO" dkms-install KVER="${KERNELS[*]}"

@@ -17,6 +17,7 @@ PACKAGES=(
 	rdma-core ibverbs-providers ibverbs-utils perftest libibverbs-dev
 	iperf3 iproute2 iputils-ping ethtool
 	opensm infiniband-diags                         # softib-* scenarios
+	linux-source-6.12 python3-yaml socat            # the kernel's drivers/net tests
 )
 SERIES=(6.1 6.12)
 
