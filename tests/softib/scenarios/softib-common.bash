@@ -24,6 +24,7 @@
 # sib_host N PEER CMD...: run CMD in a bash inside host N's namespace that has lib.sh's
 #   helpers and the scenario's functions, with host N as "this node" and host PEER as
 #   the peer (IB_IF, MY_IB_IP, PEER_IB_IP... below); see there.
+# sib_host_pair CMD...: sib_host 0 1 CMD and sib_host 1 0 CMD at once.
 
 SIB_KO=$LAB_REPO/build/$LAB_KVER/softib/softib.ko
 SIB_OSM=/tmp/osm
@@ -266,18 +267,34 @@ sib_ping_all() {
 # where the hosts see it too.
 SIB_SELF=${SIB_SELF:-${BASH_SOURCE[1]:-}}
 SIB_DBG=/run/sib-debugfs
+_sib_dbg_mount() {
+	! mountpoint -q "$SIB_DBG" || return 0
+	mkdir -p "$SIB_DBG"
+	mount -t debugfs debugfs "$SIB_DBG" || fail "cannot mount debugfs on $SIB_DBG"
+}
 sib_host() {
 	local n=$1 p=$2
 	shift 2
-	if [[ ! -d $SIB_DBG/softib ]]; then
-		mkdir -p "$SIB_DBG"
-		mount -t debugfs debugfs "$SIB_DBG" || fail "cannot mount debugfs on $SIB_DBG"
-	fi
+	_sib_dbg_mount
 	sib_in "$n" env SIB_HOST="$n" SIB_PEER="$p" SIB_SELF="$SIB_SELF" IB_IF="${SIB_IF[n]}" \
 		SIB_PEER_IF="${SIB_IF[p]}" bash -c '. "$LAB_REPO/tests/lab/lib.sh"
 		. "$LAB_REPO/tests/softib/scenarios/softib-common.bash"
 		. "$SIB_SELF"
 		"$@"' "sib_host$n" "$@"
+}
+
+# sib_host_pair CMD...: CMD in hosts 0 and 1 at once (sib_host 0 1 and sib_host 1 0;
+# their echo counters and interfaces are their own); fails if either failed.
+sib_host_pair() {
+	local p0 p1 r0=0 r1=0
+	_sib_dbg_mount # once, before the two start
+	sib_host 0 1 "$@" &
+	p0=$!
+	sib_host 1 0 "$@" &
+	p1=$!
+	wait "$p0" || r0=$?
+	wait "$p1" || r1=$?
+	((r0 == 0 && r1 == 0)) || fail "$1 failed (h0 status $r0, h1 status $r1)"
 }
 
 # Inside sib_host: this node is host SIB_HOST, its peer host SIB_PEER; log lines say

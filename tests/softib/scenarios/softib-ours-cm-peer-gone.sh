@@ -29,6 +29,7 @@
 # one kernel's (both hosts): see the bound below.
 
 SIB_DRIVER=ours
+SIB_DEBUG=1 # the driver's debug messages: why a connection ended (dmesg, artefacts)
 # shellcheck source=tests/softib/scenarios/softib-common.bash
 . "$LAB_REPO/tests/softib/scenarios/softib-common.bash"
 
@@ -193,8 +194,7 @@ check sib_in 1 sh -c "echo connected >/sys/class/net/${SIB_IF[1]}/mode"
 check sib_host 0 1 mode_is connected "$CM_MTU"
 check sib_host 1 0 mode_is connected "$CM_MTU"
 log "h0 (netlink), h1 (sysfs): connected mode, MTU $CM_MTU"
-check sib_host 1 0 host_traffic
-check sib_host 0 1 host_traffic
+sib_host_pair host_traffic
 sib_in 1 ip -s link show "${SIB_IF[1]}"
 check sib_host 0 1 h0_survives "$(sib_in 1 cat "/sys/class/net/${SIB_IF[1]}/address")"
 sib_teardown
