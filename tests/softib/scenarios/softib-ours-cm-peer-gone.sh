@@ -57,12 +57,14 @@ echos_above() { (($(out_echos) > $1)); } # N: more than N echo requests sent so 
 # ever would block the sender).
 udp_to_peer() {
 	log "+ UDP to $PEER_IB_IP: $1 x 1400 bytes, $1 x 30000 bytes"
-	timeout 180 python3 -c 'import socket, sys
+	timeout 180 python3 -c 'import socket, sys, time
 dst, n = sys.argv[1], int(sys.argv[2])
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 s.settimeout(60)
 sent = errors = 0
+longest = 0.0
 for size in [1400, 30000] * n:
+    t = time.monotonic()
     try:
         s.sendto(bytes(size), (dst, 9))
         sent += 1
@@ -71,7 +73,8 @@ for size in [1400, 30000] * n:
         sys.exit(2)
     except OSError:
         errors += 1
-print("sent %d, %d refused" % (sent, errors))' "$PEER_IB_IP" "$1" ||
+    longest = max(longest, time.monotonic() - t)
+print("sent %d, %d refused, longest send %.1f s" % (sent, errors, longest))' "$PEER_IB_IP" "$1" ||
 		fail "UDP sender to $PEER_IB_IP failed or blocked (status $?)"
 }
 
