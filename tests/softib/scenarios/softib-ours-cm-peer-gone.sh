@@ -6,8 +6,10 @@
 # (its path record goes), and h0's own port stays ACTIVE. Deleting h1's interface
 # or unloading its driver would not do: h1 would send a DREQ and h0 would end the
 # connection cleanly, never through send errors. h0 keeps sending to h1's (pinned)
-# hardware address: its pings time out without hanging, the RC connection is torn
-# down after the send errors (cm_tx_conns back to 0), 3000 more packets to the dead
+# hardware address: the RC connection ends at its first send error (cm_tx_conns
+# back to 0 within 20 s of the error counting in tx_errors; the original waited 240 s,
+# which a driver that ignores the error passes too: the path ages out ~100 s later),
+# its pings time out without hanging, UDP sends do not block, 3000 more packets to the dead
 # peer leave the kernel's slab memory within a bound (below), and h0's interface
 # still goes down, under load, and up again (no passive connection survives it).
 # guests: 1
@@ -88,6 +90,10 @@ ping_dead() {
 	((rc != 0)) || fail "the dead peer answered: $(cat /tmp/ping.log)"
 }
 
+# tx_errors: send errors this host's interface counted; tx_errors_above N: more than N
+tx_errors() { cat "/sys/class/net/$IB_IF/statistics/tx_errors"; }
+tx_errors_above() { (($(tx_errors) > $1)); }
+
 # mode_is MODE MTU: this host's interface is in that mode with that MTU
 mode_is() { [[ $(<"/sys/class/net/$IB_IF/mode") == "$1" && $(<"/sys/class/net/$IB_IF/mtu") == "$2" ]]; }
 
@@ -108,7 +114,7 @@ peer_port_down() {
 
 # h0_survives HWADDR (host 0): pull the peer's cable under load, then go on sending
 h0_survives() {
-	local hw=$1 s0 s1 s2 s3 live dead bound load e0
+	local hw=$1 s0 s1 s2 s3 live dead bound load e0 x0
 	# pin h1's hardware address, so every packet to h1 reaches the driver (not only ARP
 	# probes once the entry would have failed)
 	check ip neigh replace "$PEER_IB_IP" lladdr "$hw" dev "$IB_IF" nud permanent
@@ -129,6 +135,7 @@ h0_survives() {
 	e0=$(out_echos)
 	wait_for 30 echos_above $((e0 + 20))
 	nic_ge cm_tx_conns 1 || fail "no connection to h1 before it goes"
+	x0=$(tx_errors)
 	kmsg "pulling softib1 port 1 (h1 goes)"
 	log "h1 goes: + echo 0 >$SIB_DBG/softib/softib1/port1/link"
 	echo 0 >"$SIB_DBG/softib/softib1/port1/link"
@@ -136,6 +143,16 @@ h0_survives() {
 	log "h1 is gone: softib1 port 1 $(</sys/class/infiniband/softib1/ports/1/state)," \
 		"softib0 port 1 $(</sys/class/infiniband/softib0/ports/1/state)"
 	wait_for 120 sh -c "! ping -c 1 -W 1 $PEER_IB_IP"
+
+	# --- the connection ends at its first send error ---
+	# The send at the head of the RC queue exhausts its retries (retry_count 6, each
+	# after the local ack timeout from opensm's packet life time: ~15 s), its error
+	# completion counts in tx_errors, and the connection goes with it. Without that,
+	# the connection lingers until the path ages out (~100 s later here), which the
+	# 240 s wait below alone would let pass.
+	wait_for 120 tx_errors_above "$x0"
+	log "first send error (tx_errors $(tx_errors)): cm_tx_conns $(nic_stat cm_tx_conns)"
+	wait_for 20 nic_eq cm_tx_conns 0
 
 	# --- h0 keeps sending: pings time out, UDP does not block ---
 	ping_dead 1000 0.01
