@@ -11,6 +11,7 @@
 # sib_ipoib_hosts HCAS: load the driver SIB_DRIVER names (unless an ib_ipoib is loaded
 #   already), move softibN's interface into
 #   netns hN with 198.18.3.(N+1)/24 and 2001:db8:3::(N+1)/64; SIB_IF[N] is its name.
+#   The namespaces may exist already (the interfaces are back after a reload).
 # sib_ipoib_unload: unload that driver.
 #
 # SIB_DRIVER (set before sourcing this file): intree (default) loads Debian's
@@ -20,6 +21,10 @@
 # in-tree scenario of the same name.
 # SIB_DEBUG=1 (ours only) turns the driver's debug messages on.
 # sib_iperf WHAT: iperf3 TCP h1 -> h0 for 10 s, the figure logged (false without iperf3).
+# sib_host N PEER CMD...: run CMD in a bash inside host N's namespace that has lib.sh's
+#   helpers and the scenario's functions, with host N as "this node" and host PEER as
+#   the peer (IB_IF, MY_IB_IP, PEER_IB_IP... below); see there.
+# sib_host_pair CMD...: sib_host 0 1 CMD and sib_host 1 0 CMD at once.
 
 SIB_KO=$LAB_REPO/build/$LAB_KVER/softib/softib.ko
 SIB_OSM=/tmp/osm
@@ -195,7 +200,7 @@ sib_ipoib_hosts() {
 		n=$(sib_ifname "softib$i")
 		SIB_IF[i]=$n
 		log "softib$i port 1: $n (mode $(cat "/sys/class/net/$n/mode"))"
-		check ip netns add "h$i"
+		[[ -e /run/netns/h$i ]] || check ip netns add "h$i"
 		check ip link set "$n" netns "h$i"
 		check sib_in "$i" ip link set lo up
 		check sib_in "$i" ip link set "$n" up
@@ -250,3 +255,57 @@ sib_ping_all() {
 		done
 	done
 }
+
+# sib_host N PEER CMD...: CMD (a function of the calling scenario, or a command) in a
+# bash inside host N's namespace, so that lib.sh's helpers (nic_stat, ping_burst_late,
+# wait_carrier, drop_count...) work there unchanged: /sys/class/net and /proc/net are
+# the namespace's. That bash sources lib.sh, this file and the scenario (SIB_SELF,
+# by default the file that sourced this one), which must return before its body when
+# SIB_HOST is set; IB_IF is host N's interface, MY_IB_IP(6) its addresses and
+# PEER_IB_IP(6) host PEER's. Its status is CMD's (a fail ends it with 1). Within
+# the namespace /sys is a fresh sysfs without debugfs: SIB_DBG is debugfs mounted
+# where the hosts see it too.
+SIB_SELF=${SIB_SELF:-${BASH_SOURCE[1]:-}}
+SIB_DBG=/run/sib-debugfs
+_sib_dbg_mount() {
+	! mountpoint -q "$SIB_DBG" || return 0
+	mkdir -p "$SIB_DBG"
+	mount -t debugfs debugfs "$SIB_DBG" || fail "cannot mount debugfs on $SIB_DBG"
+}
+sib_host() {
+	local n=$1 p=$2
+	shift 2
+	_sib_dbg_mount
+	sib_in "$n" env SIB_HOST="$n" SIB_PEER="$p" SIB_SELF="$SIB_SELF" IB_IF="${SIB_IF[n]}" \
+		SIB_PEER_IF="${SIB_IF[p]}" bash -c '. "$LAB_REPO/tests/lab/lib.sh"
+		. "$LAB_REPO/tests/softib/scenarios/softib-common.bash"
+		. "$SIB_SELF"
+		"$@"' "sib_host$n" "$@"
+}
+
+# sib_host_pair CMD...: CMD in hosts 0 and 1 at once (sib_host 0 1 and sib_host 1 0;
+# their echo counters and interfaces are their own); fails if either failed.
+sib_host_pair() {
+	local p0 p1 r0=0 r1=0
+	_sib_dbg_mount # once, before the two start
+	sib_host 0 1 "$@" &
+	p0=$!
+	sib_host 1 0 "$@" &
+	p1=$!
+	wait "$p0" || r0=$?
+	wait "$p1" || r1=$?
+	((r0 == 0 && r1 == 0)) || fail "$1 failed (h0 status $r0, h1 status $r1)"
+}
+
+# Inside sib_host: this node is host SIB_HOST, its peer host SIB_PEER; log lines say
+# which host; a fail in another host's bash (both touch abort.$NODE) ends the waits.
+if [[ -n ${SIB_HOST:-} ]]; then
+	MY_IB_IP=$(sib_hip "$SIB_HOST") MY_IB_IP6=$(sib_hip6 "$SIB_HOST")
+	PEER_IB_IP=$(sib_hip "$SIB_PEER") PEER_IB_IP6=$(sib_hip6 "$SIB_PEER")
+	log() {
+		local up
+		read -r up _ </proc/uptime
+		printf '[%8s %s h%s] %s\n' "$up" "$NODE" "$SIB_HOST" "$*"
+	}
+	_peer_aborted() { [[ -e $LAB_SYNC/abort.$NODE ]]; }
+fi
