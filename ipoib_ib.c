@@ -480,14 +480,7 @@ int ipoib_tx_prepare(struct ipoib_dev_priv *priv, struct ipoib_tx_buf *tx,
 	if (skb_shinfo(skb)->nr_frags + 1 > priv->max_send_sge &&
 	    skb_linearize(skb))
 		return -ENOMEM;
-	/*
-	 * The ring bounds what waits for a send completion; the socket need
-	 * not wait for it too.  Completions may come late (a software device
-	 * reaps them from a work item): while the skb stayed charged to its
-	 * socket, TCP's small-queue limit would hold the next segments back
-	 * until then.  The route is not needed past this point either.
-	 */
-	skb_orphan(skb);
+	/* the route is not needed past this point (ndo_start_xmit orphaned it) */
 	skb_dst_drop(skb);
 	return ipoib_tx_map(priv, tx, skb);
 }

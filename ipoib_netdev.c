@@ -142,6 +142,13 @@ static netdev_tx_t ipoib_start_xmit(struct sk_buff *skb,
 		return NETDEV_TX_OK;
 	}
 
+	/*
+	 * From here the skb is sent, or held (bounded per destination) until
+	 * its path, group or connection is ready, which a peer may never
+	 * answer: it no longer counts against its socket, so no sender blocks
+	 * on it and TCP's small-queue limit does not wait for late completions.
+	 */
+	skb_orphan(skb);
 	memcpy(daddr, skb->data, IPOIB_ALEN);
 	skb_pull(skb, IPOIB_PSEUDO_LEN);
 
