@@ -583,6 +583,7 @@ static void wire_one(struct sib_fabric *fab, struct sib_pkt *pkt)
 {
 	struct sib_port *from, *to;
 	unsigned long flags;
+	bool held;
 
 	if (pkt->expired) {
 		rc_expired(fab, pkt);
@@ -592,6 +593,9 @@ static void wire_one(struct sib_fabric *fab, struct sib_pkt *pkt)
 		complete_send(pkt);
 
 	spin_lock_irqsave(&fab->lock, flags);
+	/* a packet back from a delay crosses now, whatever becomes of it */
+	held = pkt->held;
+	pkt->held = false;
 	from = pkt->from;
 	to = from->peer;
 	if (!to || from->phys != SIB_PHYS_LINKUP || to->phys != SIB_PHYS_LINKUP ||
@@ -603,7 +607,7 @@ static void wire_one(struct sib_fabric *fab, struct sib_pkt *pkt)
 		pkt_drop(fab, pkt);
 		return;
 	}
-	if (!pkt->held && !pkt->vl15) {
+	if (!held && !pkt->vl15) {
 		enum sib_loss l = loss_locked(fab, pkt, from, to);
 
 		if (l != SIB_PASS) {
@@ -613,7 +617,6 @@ static void wire_one(struct sib_fabric *fab, struct sib_pkt *pkt)
 			return;
 		}
 	}
-	pkt->held = false;
 	from->xmit_pkts++;
 	spin_unlock_irqrestore(&fab->lock, flags);
 
