@@ -11,6 +11,7 @@
 #include <linux/workqueue.h>
 #include <linux/xarray.h>
 #include <linux/idr.h>
+#include <linux/hrtimer.h>
 #include <rdma/ib_verbs.h>
 #include <rdma/ib_mad.h>
 #include <rdma/ib_smi.h>
@@ -37,6 +38,9 @@
 #define SIB_MAX_MCAST_QPS	64	/* QPs attached to one group (on the stack) */
 #define SIB_MTU_BYTES		4096
 #define SIB_GRH_BYTES		40
+#define SIB_DROP_MAX		100	/* drop knob: percent */
+#define SIB_DELAY_MAX_US	1000000	/* delay knob: at most 1 s */
+#define SIB_DELAYQ_MAX		1024	/* packets held per port */
 
 /* IB PortInfo encodings (IBA 14.2.5.6) */
 enum {
@@ -87,6 +91,21 @@ struct sib_port {
 	u16 qkey_violations;
 	/* port counters (PMA-style), for debugging and the future PMA */
 	u64 xmit_pkts, rcv_pkts, xmit_discards, rcv_errors;
+
+	/*
+	 * Loss and delay knobs (debugfs) for the packets crossing this
+	 * port's cable, either way; see softib_wire.c.  All under fab->lock.
+	 * delayq holds the packets this port sent that wait out a delay
+	 * (sib_pkt.list, due times in order); delay_timer puts them back on
+	 * the wire and is armed while delayq is not empty.
+	 */
+	u8 drop_pct;
+	u32 delay_us;
+	u64 loss_dropped, loss_delayed, delay_full;
+	struct list_head delayq;
+	u32 delayq_len;
+	ktime_t delayq_tail;		/* due time of delayq's last packet */
+	struct hrtimer delay_timer;
 };
 
 struct sib_hca;
@@ -126,6 +145,11 @@ struct sib_hca {
 	atomic_t nqps, ncqs, npds, nahs, nsrqs;
 	/* RC messages received (acked), RNR NAKs sent, lost; fab->lock */
 	u64 rc_rx, rc_rnr, rc_lost;
+	/*
+	 * As requester: messages sent again after an ack timeout (retry) or
+	 * an RNR NAK (rnr_retry), sends failed IB_WC_RETRY_EXC_ERR; fab->lock
+	 */
+	u64 rc_retry, rc_rnr_retry, rc_retry_exc;
 };
 
 struct sib_switch {
@@ -170,6 +194,7 @@ struct sib_fabric {
 	int nhcas;
 	bool dying;
 	struct dentry *debugfs;		/* softib/ in debugfs, or NULL */
+	bool loss_stopped;		/* no more delays (unload); fab->lock */
 };
 
 /*
@@ -203,6 +228,8 @@ struct sib_pkt {
 	u8 rnr_timer;			/* the responder's min_rnr_timer */
 	unsigned long due;		/* jiffies, while parked */
 	struct list_head sq_node;	/* in sqp->sq (fab->lock) */
+	bool held;			/* back from a port's delayq */
+	ktime_t held_until;		/* while on a delayq */
 	u32 len;
 	u8 data[];
 };
@@ -323,6 +350,8 @@ void sib_wire_work(struct work_struct *work);
 void sib_wire_sync(struct sib_fabric *fab);
 void sib_retry_work(struct work_struct *work);
 struct sib_pkt *sib_pkt_alloc(u32 len, gfp_t gfp);
+void sib_loss_init(struct sib_port *p);
+void sib_loss_stop(struct sib_fabric *fab);
 
 /* softib_sma.c */
 int sib_process_mad(struct ib_device *ibdev, int flags, u32 port_num,

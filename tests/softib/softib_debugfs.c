@@ -4,13 +4,19 @@
  *
  *   /sys/kernel/debug/softib/<hca>/port<P>/link     HCA port P's cable
  *   /sys/kernel/debug/softib/switch/port<P>/link    switch port P's cable
- *   /sys/kernel/debug/softib/<hca>/rc               RC messages, as responder
+ *   /sys/kernel/debug/softib/<hca>/rc               RC messages
+ *   .../port<P>/drop, delay, counters                 (HCA and switch ports)
  *
  * link reads 1 while the cable is plugged in (the port trains when it can)
  * and 0 while pulled; writing 0 pulls it (both ends DOWN, Polling), writing
  * 1 plugs it back (both ends train to LinkUp and wait in INIT for the SM).
  * rc (read only) counts the RC messages the HCA accepted (rx), answered
- * with an RNR NAK (rnr) and dropped (lost), one "name value" per line.
+ * with an RNR NAK (rnr) and dropped (lost) as responder, and as requester
+ * sent again after an ack timeout (retry) or an RNR NAK (rnr_retry) and
+ * failed with IB_WC_RETRY_EXC_ERR (retry_exc), one "name value" per line.
+ * drop (percent, 0-100) and delay (microseconds, 0-1000000) apply to the
+ * packets crossing the port's cable either way, SMPs excepted (see
+ * softib_wire.c); counters (read only) has the port's counters.
  */
 #include <linux/seq_file.h>
 #include <linux/debugfs.h>
@@ -60,18 +66,126 @@ static int rc_show(struct seq_file *m, void *unused)
 {
 	struct sib_hca *hca = m->private;
 	struct sib_fabric *fab = hca->node.fab;
-	u64 rx, rnr, lost;
+	u64 rx, rnr, lost, retry, rnr_retry, retry_exc;
 	unsigned long flags;
 
 	spin_lock_irqsave(&fab->lock, flags);
 	rx = hca->rc_rx;
 	rnr = hca->rc_rnr;
 	lost = hca->rc_lost;
+	retry = hca->rc_retry;
+	rnr_retry = hca->rc_rnr_retry;
+	retry_exc = hca->rc_retry_exc;
 	spin_unlock_irqrestore(&fab->lock, flags);
 	seq_printf(m, "rx %llu\nrnr %llu\nlost %llu\n", rx, rnr, lost);
+	seq_printf(m, "retry %llu\nrnr_retry %llu\nretry_exc %llu\n",
+		   retry, rnr_retry, retry_exc);
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(rc);
+
+/* A port's loss knob: drop (percent) or delay (microseconds). */
+static ssize_t loss_read(struct sib_port *p, bool delay, char __user *buf,
+			 size_t len, loff_t *pos)
+{
+	unsigned long flags;
+	char s[16];
+	u32 v;
+
+	spin_lock_irqsave(&p->node->fab->lock, flags);
+	v = delay ? p->delay_us : p->drop_pct;
+	spin_unlock_irqrestore(&p->node->fab->lock, flags);
+	return simple_read_from_buffer(buf, len, pos, s,
+				       scnprintf(s, sizeof(s), "%u\n", v));
+}
+
+static ssize_t loss_write(struct sib_port *p, bool delay,
+			  const char __user *buf, size_t len)
+{
+	unsigned long flags;
+	u32 v;
+	int ret;
+
+	ret = kstrtou32_from_user(buf, len, 0, &v);
+	if (ret)
+		return ret;
+	if (v > (delay ? SIB_DELAY_MAX_US : SIB_DROP_MAX))
+		return -ERANGE;
+	spin_lock_irqsave(&p->node->fab->lock, flags);
+	if (delay)
+		p->delay_us = v;
+	else
+		p->drop_pct = v;
+	spin_unlock_irqrestore(&p->node->fab->lock, flags);
+	return len;
+}
+
+static ssize_t drop_read(struct file *f, char __user *buf, size_t len,
+			 loff_t *pos)
+{
+	return loss_read(file_inode(f)->i_private, false, buf, len, pos);
+}
+
+static ssize_t drop_write(struct file *f, const char __user *buf, size_t len,
+			  loff_t *pos)
+{
+	return loss_write(file_inode(f)->i_private, false, buf, len);
+}
+
+static ssize_t delay_read(struct file *f, char __user *buf, size_t len,
+			  loff_t *pos)
+{
+	return loss_read(file_inode(f)->i_private, true, buf, len, pos);
+}
+
+static ssize_t delay_write(struct file *f, const char __user *buf, size_t len,
+			   loff_t *pos)
+{
+	return loss_write(file_inode(f)->i_private, true, buf, len);
+}
+
+static const struct file_operations drop_fops = {
+	.owner = THIS_MODULE,
+	.open = simple_open,
+	.read = drop_read,
+	.write = drop_write,
+	.llseek = default_llseek,
+};
+
+static const struct file_operations delay_fops = {
+	.owner = THIS_MODULE,
+	.open = simple_open,
+	.read = delay_read,
+	.write = delay_write,
+	.llseek = default_llseek,
+};
+
+/* A port's counters, one "name value" a line. */
+static int counters_show(struct seq_file *m, void *unused)
+{
+	struct sib_port *p = m->private;
+	u64 v[9];
+	unsigned long flags;
+
+	spin_lock_irqsave(&p->node->fab->lock, flags);
+	v[0] = p->xmit_pkts;
+	v[1] = p->rcv_pkts;
+	v[2] = p->xmit_discards;
+	v[3] = p->rcv_errors;
+	v[4] = p->loss_dropped;
+	v[5] = p->loss_delayed;
+	v[6] = p->delay_full;
+	v[7] = p->delayq_len;
+	v[8] = p->pkey_violations;
+	spin_unlock_irqrestore(&p->node->fab->lock, flags);
+	seq_printf(m, "xmit_pkts %llu\nrcv_pkts %llu\n", v[0], v[1]);
+	seq_printf(m, "xmit_discards %llu\nrcv_errors %llu\n", v[2], v[3]);
+	seq_printf(m, "dropped %llu\ndelayed %llu\ndelay_full %llu\n",
+		   v[4], v[5], v[6]);
+	seq_printf(m, "held %llu\npkey_violations %llu\n", v[7], v[8]);
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(counters);
 
 static void add_port(struct dentry *dir, struct sib_port *p)
 {
@@ -81,6 +195,9 @@ static void add_port(struct dentry *dir, struct sib_port *p)
 	snprintf(name, sizeof(name), "port%u", p->num);
 	d = debugfs_create_dir(name, dir);
 	debugfs_create_file("link", 0600, d, p, &link_fops);
+	debugfs_create_file("drop", 0600, d, p, &drop_fops);
+	debugfs_create_file("delay", 0600, d, p, &delay_fops);
+	debugfs_create_file("counters", 0400, d, p, &counters_fops);
 }
 
 /*

@@ -169,9 +169,11 @@ static void fabric_stop(struct sib_fabric *fab)
 		spin_unlock_irqrestore(&fab->lock, flags);
 	}
 	/*
-	 * Packets in flight now find no cable; let the wire drain.  No QP is
-	 * left, so nothing is parked for a retry (destroy_qp takes its own).
+	 * Packets in flight now find no cable; let the wire drain, the ones
+	 * held by a delay knob too.  No QP is left, so nothing is parked for
+	 * a retry (destroy_qp takes its own).
 	 */
+	sib_loss_stop(fab);
 	flush_work(&fab->wire_work);
 	cancel_delayed_work_sync(&fab->retry_work);
 	WARN_ON(!list_empty(&fab->parked));

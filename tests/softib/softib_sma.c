@@ -68,6 +68,7 @@ void sib_port_init(struct sib_port *p, struct sib_node *node, u8 num)
 			      IB_PORT_CLIENT_REG_SUP;
 		p->pkeys[0] = 0xffff;
 	}
+	sib_loss_init(p);
 }
 
 /* fab->lock held (or the fabric not yet live): the cable carries light. */

@@ -19,6 +19,8 @@
 #include <linux/slab.h>
 #include <linux/sched.h>
 #include <linux/wait_bit.h>
+#include <linux/random.h>
+#include <linux/hrtimer.h>
 #include <rdma/ib_mad.h>
 
 #include "softib.h"
@@ -150,6 +152,7 @@ static void rc_result(struct sib_fabric *fab, struct sib_pkt *pkt,
 		break;
 	case SIB_RC_TIMEOUT:
 		wc.status = IB_WC_RETRY_EXC_ERR;
+		qp->hca->rc_retry_exc++;
 		break;
 	}
 	list_del_init(&pkt->sq_node);
@@ -188,8 +191,12 @@ static void rc_expired(struct sib_fabric *fab, struct sib_pkt *pkt)
 	qp = pkt->sqp;
 	resend = qp && qp->state == IB_QPS_RTS && (pkt->rnr || qp->retry_left);
 	if (resend) {
-		if (!pkt->rnr)
+		if (!pkt->rnr) {
 			qp->retry_left--;
+			qp->hca->rc_retry++;
+		} else {
+			qp->hca->rc_rnr_retry++;
+		}
 		sib_wire_send(fab, &qp->hca->ports[qp->port - 1], pkt);
 	}
 	spin_unlock_irqrestore(&fab->lock, flags);
@@ -446,10 +453,137 @@ static void complete_send(struct sib_pkt *pkt)
 		sib_cq_push(to_cq(qp->ibqp.send_cq), &wc, false);
 }
 
+/*
+ * The loss and delay knobs.  A port's drop and delay apply to every packet
+ * crossing its cable, either way, except subnet management packets (VL15:
+ * the SM keeps its view of the subnet).  A packet is dropped with the
+ * sender's share (a discard at the sending port, PortXmitDiscards) and then
+ * with the receiver's (lost on the cable: the receiving port counts it in
+ * PortRcvErrors, as it would a packet that failed its CRC).  The delays of
+ * both ends add up: the packet waits on the sending port's delayq (FIFO:
+ * a due time is never before the one ahead of it) and comes back through
+ * the wire, where the link is checked again.  A port holds at most
+ * SIB_DELAYQ_MAX packets; beyond that it discards (PortXmitDiscards).
+ * An RC message dropped here is lost: its requester times out and retries.
+ */
+enum sib_loss {
+	SIB_PASS,		/* on across the cable now */
+	SIB_DROPPED,		/* the caller drops it */
+	SIB_HELD,		/* on from->delayq */
+};
+
+static enum sib_loss loss_locked(struct sib_fabric *fab, struct sib_pkt *pkt,
+				 struct sib_port *from, struct sib_port *to)
+{
+	u32 delay;
+	ktime_t due;
+
+	lockdep_assert_held(&fab->lock);
+	if (from->drop_pct && get_random_u32_below(100) < from->drop_pct) {
+		from->loss_dropped++;
+		from->xmit_discards++;
+		return SIB_DROPPED;
+	}
+	if (to->drop_pct && get_random_u32_below(100) < to->drop_pct) {
+		to->loss_dropped++;
+		from->xmit_pkts++;
+		to->rcv_errors++;
+		return SIB_DROPPED;
+	}
+	delay = from->delay_us + to->delay_us;
+	if (!delay || fab->loss_stopped)
+		return SIB_PASS;
+	if (from->delayq_len >= SIB_DELAYQ_MAX) {
+		from->delay_full++;
+		from->xmit_discards++;
+		return SIB_DROPPED;
+	}
+	if (from->delay_us)
+		from->loss_delayed++;
+	if (to->delay_us)
+		to->loss_delayed++;
+	due = ktime_add_us(ktime_get(), delay);
+	if (from->delayq_len && ktime_before(due, from->delayq_tail))
+		due = from->delayq_tail;
+	from->delayq_tail = due;
+	pkt->held_until = due;
+	pkt->held = true;
+	list_add_tail(&pkt->list, &from->delayq);
+	if (!from->delayq_len++)
+		hrtimer_start(&from->delay_timer, due, HRTIMER_MODE_ABS_SOFT);
+	return SIB_HELD;
+}
+
+/* A port's delay is over for the packets at the head of its delayq. */
+static enum hrtimer_restart delay_timer_fn(struct hrtimer *t)
+{
+	struct sib_port *p = container_of(t, struct sib_port, delay_timer);
+	struct sib_fabric *fab = p->node->fab;
+	enum hrtimer_restart ret = HRTIMER_NORESTART;
+	ktime_t now = ktime_get();
+	struct sib_pkt *pkt, *tmp;
+	unsigned long flags;
+
+	spin_lock_irqsave(&fab->lock, flags);
+	list_for_each_entry_safe(pkt, tmp, &p->delayq, list) {
+		if (ktime_after(pkt->held_until, now)) {
+			hrtimer_set_expires(t, pkt->held_until);
+			ret = HRTIMER_RESTART;
+			break;
+		}
+		list_del(&pkt->list);
+		p->delayq_len--;
+		sib_wire_send(fab, p, pkt);	/* held: the knobs pass it */
+	}
+	spin_unlock_irqrestore(&fab->lock, flags);
+	return ret;
+}
+
+/* At sib_port_init(), after the memset. */
+void sib_loss_init(struct sib_port *p)
+{
+	INIT_LIST_HEAD(&p->delayq);
+	hrtimer_init(&p->delay_timer, CLOCK_MONOTONIC, HRTIMER_MODE_ABS_SOFT);
+	p->delay_timer.function = delay_timer_fn;
+}
+
+static void loss_stop_port(struct sib_fabric *fab, struct sib_port *p)
+{
+	unsigned long flags;
+
+	hrtimer_cancel(&p->delay_timer);
+	spin_lock_irqsave(&fab->lock, flags);
+	list_splice_tail_init(&p->delayq, &fab->wire);
+	p->delayq_len = 0;
+	spin_unlock_irqrestore(&fab->lock, flags);
+}
+
+/*
+ * Unload, once the HCAs are unregistered (no QP left): no more delays, and
+ * every packet still held goes back to the wire, which the caller drains
+ * (the cables are cut: they are discarded there).
+ */
+void sib_loss_stop(struct sib_fabric *fab)
+{
+	unsigned long flags;
+	int i, p;
+
+	spin_lock_irqsave(&fab->lock, flags);
+	fab->loss_stopped = true;
+	spin_unlock_irqrestore(&fab->lock, flags);
+	for (i = 0; i < fab->nhcas; i++)
+		for (p = 0; p < fab->hcas[i]->node.nports; p++)
+			loss_stop_port(fab, &fab->hcas[i]->ports[p]);
+	for (p = 0; p <= fab->sw->node.nports; p++)
+		loss_stop_port(fab, &fab->sw->ports[p]);
+	queue_work(fab->wq, &fab->wire_work);
+}
+
 static void wire_one(struct sib_fabric *fab, struct sib_pkt *pkt)
 {
 	struct sib_port *from, *to;
 	unsigned long flags;
+	bool held;
 
 	if (pkt->expired) {
 		rc_expired(fab, pkt);
@@ -459,6 +593,9 @@ static void wire_one(struct sib_fabric *fab, struct sib_pkt *pkt)
 		complete_send(pkt);
 
 	spin_lock_irqsave(&fab->lock, flags);
+	/* a packet back from a delay crosses now, whatever becomes of it */
+	held = pkt->held;
+	pkt->held = false;
 	from = pkt->from;
 	to = from->peer;
 	if (!to || from->phys != SIB_PHYS_LINKUP || to->phys != SIB_PHYS_LINKUP ||
@@ -469,6 +606,16 @@ static void wire_one(struct sib_fabric *fab, struct sib_pkt *pkt)
 		spin_unlock_irqrestore(&fab->lock, flags);
 		pkt_drop(fab, pkt);
 		return;
+	}
+	if (!held && !pkt->vl15) {
+		enum sib_loss l = loss_locked(fab, pkt, from, to);
+
+		if (l != SIB_PASS) {
+			spin_unlock_irqrestore(&fab->lock, flags);
+			if (l == SIB_DROPPED)
+				pkt_drop(fab, pkt);
+			return;
+		}
 	}
 	from->xmit_pkts++;
 	spin_unlock_irqrestore(&fab->lock, flags);

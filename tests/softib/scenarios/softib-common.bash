@@ -20,6 +20,7 @@
 # keeps its "# ipoib: no" header. The softib-ours-*.sh scenarios set it and source the
 # in-tree scenario of the same name.
 # SIB_DEBUG=1 (ours only) turns the driver's debug messages on.
+# SIB_OSM_ARGS (an array, set before sib_subnet_up): more opensm arguments.
 # sib_iperf WHAT: iperf3 TCP h1 -> h0 for 10 s, the figure logged (false without iperf3).
 # sib_host N PEER CMD...: run CMD in a bash inside host N's namespace that has lib.sh's
 #   helpers and the scenario's functions, with host N as "this node" and host PEER as
@@ -32,6 +33,7 @@ SIB_HCAS=3
 SIB_OSM_PID=
 SIB_IF=()
 SIB_DRIVER=${SIB_DRIVER:-intree}
+[[ -v SIB_OSM_ARGS ]] || SIB_OSM_ARGS=()
 
 # sib_port_attr DEV ATTR [PORT=1]: /sys/class/infiniband/DEV/ports/PORT/ATTR
 sib_port_attr() { cat "/sys/class/infiniband/$1/ports/${3:-1}/$2"; }
@@ -66,7 +68,7 @@ sib_opensm_start() {
 	[[ -f $SIB_OSM/partitions.conf ]] ||
 		echo 'Default=0x7fff, ipoib : ALL=full ;' >"$SIB_OSM/partitions.conf"
 	local args=(-g "$guid" -f "$SIB_OSM/opensm.log" -P "$SIB_OSM/partitions.conf"
-		-d 2 -D 0x07 -s 2)
+		-d 2 -D 0x07 -s 2 "${SIB_OSM_ARGS[@]}")
 	log "+ opensm ${args[*]} &"
 	OSM_TMP_DIR=$SIB_OSM OSM_CACHE_DIR=$SIB_OSM/cache opensm "${args[@]}" \
 		</dev/null >>"$SIB_OSM/opensm.out" 2>&1 &
