@@ -61,6 +61,28 @@ void sib_wire_send(struct sib_fabric *fab, struct sib_port *from,
 	queue_work(fab->wq, &fab->wire_work);
 }
 
+/*
+ * Hot-removal, fab->lock held: move the packets that node's ports put on
+ * the wire to dead (the caller frees them after unlocking).  Its QPs are
+ * destroyed by then, so no packet there owes a completion; with its cables
+ * cut, nothing else on the wire leads to the node.
+ */
+void sib_wire_unhook_locked(struct sib_fabric *fab, struct sib_node *node,
+			    struct list_head *dead)
+{
+	struct sib_pkt *pkt, *tmp;
+
+	lockdep_assert_held(&fab->lock);
+	list_for_each_entry_safe(pkt, tmp, &fab->wire, list) {
+		if (pkt->from->node != node)
+			continue;
+		WARN_ON(pkt->sqp);
+		list_move_tail(&pkt->list, dead);
+	}
+	list_for_each_entry(pkt, &fab->parked, list)
+		WARN_ON(pkt->from->node == node);
+}
+
 /* P_Key match rule: same partition, not both limited members. */
 static bool pkey_ok(u16 a, u16 b)
 {
