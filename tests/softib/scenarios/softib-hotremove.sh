@@ -126,7 +126,7 @@ log "h0 <-> h2 still work"
 stop "${pids[@]}"
 log "ping h1 -> h0 over RC: $(grep 'packets transmitted' /tmp/ping-rc.out || true)"
 log "ping h1 -> h0 over 0x8001: $(grep 'packets transmitted' /tmp/ping-ud.out || true)"
-log "iperf3: $(grep -E '^\[' /tmp/iperf-c.out | tail -n 1 || true)"
+log "iperf3 h1 -> h0: $(grep sender /tmp/iperf-c.out | tail -n 1 || true)"
 
 kmsg "adding softib1 back"
 t0=$(date +%s.%N)
