@@ -6,7 +6,8 @@
 # (nothing hangs), softib1 and both interfaces are gone, opensm's subnet loses the CA,
 # and h0 and h2 still reach each other (h0's RC side to h1 torn down under it). Then
 # a fresh HCA goes into the slot (same GUIDs): it comes back ACTIVE, ipoib makes its
-# interface again, and h1 reaches h0 over RC and over a new child.
+# interface again, and h1 reaches h0 over RC and over a new child. Last, softib2
+# goes idle (its slot emptied) and softib unloads with that slot empty.
 # Debian's ib_ipoib (6.1, 6.12) WARNs in this removal: ipoib_ndo_uninit's neighbour
 # flush queues the reap of h1's CM TX connection on priv->wq, ipoib_ib_dev_cleanup
 # then destroys the CQs and the SRQ that connection's QP still uses ("Destroy of
@@ -99,6 +100,7 @@ wait_for 30 rx_moved 0 "$(cif 0)" "$c0"
 wait_for 30 rc_moved 0 "$q0"
 log "traffic flows: h0 rx $(rx 0 "${SIB_IF[0]}") (parent), $(rx 0 "$(cif 0)") (child), softib0 RC rx $(rc 0 rx)"
 
+u=$(sib_ups)
 kmsg "hot-removing softib1 under traffic"
 t0=$(date +%s.%N)
 sh -c "echo 0 >$SLOT" &
@@ -118,7 +120,9 @@ left=$(sib_in 1 ls /sys/class/net | grep -vx lo || true)
 for i in 0 2; do [[ -e /sys/class/infiniband/softib$i ]] || fail "softib$i went too"; done
 # the switch port went down: a fresh discovery and opensm's subnet lose the CA
 wait_for 30 cas_are 2
-log "ibnetdiscover: 2 CAs left"
+# (PortStateChange: opensm's light sweep turns heavy and brings the subnet up again)
+wait_for 30 sib_ups_gt "$u"
+log "ibnetdiscover: 2 CAs left; opensm swept the change (SUBNET UP $(sib_ups) times)"
 sib_ping_pair 0 2
 wait_for 30 sib_carrier 0
 wait_for 30 child_carrier 0
@@ -153,4 +157,10 @@ wait_for 30 sib_ping 0 "$(cip 1)"
 (($(rc 1 rx) > q1)) || fail "h0 -> h1 did not go over RC after the re-add"
 wait_for 30 cas_are 3
 log "h1 back: pings over RC (softib1 RC rx $(rc 1 rx)) and 0x8001, 3 CAs"
+
+# an idle HCA out, and the module unloads with its slot empty
+check sh -c "echo 0 >/sys/kernel/debug/softib/slot2/present"
+[[ ! -e /sys/class/infiniband/softib2 ]] || fail "softib2 still registered"
+! sh -c "echo 0 >/sys/kernel/debug/softib/slot2/present" 2>/dev/null ||
+	fail "an empty slot took a second hot-remove"
 sib_teardown
