@@ -160,7 +160,7 @@ sib_ping_pair 0 1
 wait_for 30 sib_ping 1 "$(cip 0)"
 wait_for 30 sib_ping 0 "$(cip 1)"
 # h0's connection to the old softib1 (old QPN) must fail and give way to a new one:
-# polled (in one run of four on 6.1 the first echoes after the re-add went over UD)
+# polled (meanwhile what fits a datagram goes over UD: once the first echoes did)
 rc_again() { sib_ping 0 "$(sib_hip 1)" && (($(rc 1 rx) > q1)); }
 if ((CM)); then
 	t0=$(date +%s.%N)
