@@ -7,6 +7,7 @@
 #define SOFTIB_H
 
 #include <linux/list.h>
+#include <linux/mutex.h>
 #include <linux/spinlock.h>
 #include <linux/workqueue.h>
 #include <linux/xarray.h>
@@ -106,6 +107,7 @@ struct sib_port {
 	u32 delayq_len;
 	ktime_t delayq_tail;		/* due time of delayq's last packet */
 	struct hrtimer delay_timer;
+	bool loss_stopped;		/* no more holding (removal); fab->lock */
 };
 
 struct sib_hca;
@@ -150,6 +152,12 @@ struct sib_hca {
 	 * an RNR NAK (rnr_retry), sends failed IB_WC_RETRY_EXC_ERR; fab->lock
 	 */
 	u64 rc_retry, rc_rnr_retry, rc_retry_exc;
+	struct dentry *debugfs;		/* softib/<name>/, fab->hotplug_lock */
+	/*
+	 * ib_events recorded for this HCA (under fab->lock, while registered)
+	 * and not yet dispatched: removal waits for 0 before unregistering.
+	 */
+	atomic_t ev_busy;
 };
 
 struct sib_switch {
@@ -195,6 +203,16 @@ struct sib_fabric {
 	bool dying;
 	struct dentry *debugfs;		/* softib/ in debugfs, or NULL */
 	bool loss_stopped;		/* no more delays (unload); fab->lock */
+	/*
+	 * Hot-plug (softib_main.c): hotplug_lock (a mutex) serialises removing
+	 * and adding HCAs (hcas[i] becomes NULL while slot i is empty) and
+	 * their debugfs directories.  Unload runs after the slot knobs are gone.
+	 */
+	struct mutex hotplug_lock;
+	struct sib_slot {
+		struct sib_fabric *fab;
+		int index;
+	} slots[SIB_MAX_HCAS];		/* the slot knobs' private data */
 };
 
 /*
@@ -352,6 +370,9 @@ void sib_retry_work(struct work_struct *work);
 struct sib_pkt *sib_pkt_alloc(u32 len, gfp_t gfp);
 void sib_loss_init(struct sib_port *p);
 void sib_loss_stop(struct sib_fabric *fab);
+void sib_loss_stop_port(struct sib_fabric *fab, struct sib_port *p);
+void sib_wire_unhook_locked(struct sib_fabric *fab, struct sib_node *node,
+			    struct list_head *dead);
 
 /* softib_sma.c */
 int sib_process_mad(struct ib_device *ibdev, int flags, u32 port_num,
@@ -364,10 +385,18 @@ void sib_port_init(struct sib_port *p, struct sib_node *node, u8 num);
 void sib_link_up(struct sib_port *a, struct sib_port *b);
 u16 sib_port_pkey(struct sib_port *p, u16 index);
 void sib_port_set_link(struct sib_port *p, bool up);
+void sib_port_cable(struct sib_port *hp, struct sib_port *sp);
+void sib_port_uncable(struct sib_port *p);
+
+/* softib_main.c */
+int sib_hca_remove(struct sib_fabric *fab, int index);
+int sib_hca_add(struct sib_fabric *fab, int index);
 
 /* softib_debugfs.c */
 void sib_debugfs_init(struct sib_fabric *fab);
 void sib_debugfs_exit(struct sib_fabric *fab);
+void sib_debugfs_hca_add(struct sib_fabric *fab, struct sib_hca *hca);
+void sib_debugfs_hca_remove(struct sib_hca *hca);
 int sib_pkey_find(struct sib_port *p, u16 pkey);
 
 #endif /* SOFTIB_H */

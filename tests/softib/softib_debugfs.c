@@ -6,6 +6,7 @@
  *   /sys/kernel/debug/softib/switch/port<P>/link    switch port P's cable
  *   /sys/kernel/debug/softib/<hca>/rc               RC messages
  *   .../port<P>/drop, delay, counters                 (HCA and switch ports)
+ *   /sys/kernel/debug/softib/slot<N>/present        HCA index N plugged in
  *
  * link reads 1 while the cable is plugged in (the port trains when it can)
  * and 0 while pulled; writing 0 pulls it (both ends DOWN, Polling), writing
@@ -17,6 +18,10 @@
  * drop (percent, 0-100) and delay (microseconds, 0-1000000) apply to the
  * packets crossing the port's cable either way, SMPs excepted (see
  * softib_wire.c); counters (read only) has the port's counters.
+ * present reads 1 while slot N holds an HCA; writing 0 hot-removes it (as a
+ * PCI removal: ib_unregister_device, then its cables pulled), writing 1
+ * plugs a fresh one back (same GUIDs, name softib<N>).  The write returns
+ * when that is done.  A <hca> directory exists while its HCA does.
  */
 #include <linux/seq_file.h>
 #include <linux/debugfs.h>
@@ -200,6 +205,74 @@ static void add_port(struct dentry *dir, struct sib_port *p)
 	debugfs_create_file("counters", 0400, d, p, &counters_fops);
 }
 
+static ssize_t present_read(struct file *f, char __user *buf, size_t len,
+			    loff_t *pos)
+{
+	struct sib_slot *slot = file_inode(f)->i_private;
+	struct sib_fabric *fab = slot->fab;
+	char s[3];
+
+	mutex_lock(&fab->hotplug_lock);
+	s[0] = fab->hcas[slot->index] ? '1' : '0';
+	mutex_unlock(&fab->hotplug_lock);
+	s[1] = '\n';
+	s[2] = 0;
+	return simple_read_from_buffer(buf, len, pos, s, 2);
+}
+
+static ssize_t present_write(struct file *f, const char __user *buf,
+			     size_t len, loff_t *pos)
+{
+	struct sib_slot *slot = file_inode(f)->i_private;
+	bool plug;
+	int ret;
+
+	ret = kstrtobool_from_user(buf, len, &plug);
+	if (ret)
+		return ret;
+	if (plug)
+		ret = sib_hca_add(slot->fab, slot->index);
+	else
+		ret = sib_hca_remove(slot->fab, slot->index);
+	return ret ? ret : len;
+}
+
+/* .owner: an open knob pins the module, so unload never races a write */
+static const struct file_operations present_fops = {
+	.owner = THIS_MODULE,
+	.open = simple_open,
+	.read = present_read,
+	.write = present_write,
+	.llseek = default_llseek,
+};
+
+/*
+ * softib/<hca>/ for a registered HCA (its name is known).  fab->hotplug_lock
+ * held, or the fabric not live yet.
+ */
+void sib_debugfs_hca_add(struct sib_fabric *fab, struct sib_hca *hca)
+{
+	struct dentry *d;
+	int p;
+
+	if (!fab->debugfs)
+		return;
+	d = debugfs_create_dir(dev_name(&hca->ibdev.dev), fab->debugfs);
+	if (IS_ERR(d))
+		return;
+	hca->debugfs = d;
+	for (p = 0; p < hca->node.nports; p++)
+		add_port(d, &hca->ports[p]);
+	debugfs_create_file("rc", 0400, d, hca, &rc_fops);
+}
+
+/* Before the HCA goes: returns once none of its knobs' handlers runs. */
+void sib_debugfs_hca_remove(struct sib_hca *hca)
+{
+	debugfs_remove_recursive(hca->debugfs);
+	hca->debugfs = NULL;
+}
+
 /*
  * After the HCAs are registered (their names are known).  debugfs errors
  * are not fatal: the knobs are missing, the subnet works.
@@ -207,6 +280,7 @@ static void add_port(struct dentry *dir, struct sib_port *p)
 void sib_debugfs_init(struct sib_fabric *fab)
 {
 	struct dentry *root, *d;
+	char name[16];
 	int i, p;
 
 	root = debugfs_create_dir("softib", NULL);
@@ -214,21 +288,28 @@ void sib_debugfs_init(struct sib_fabric *fab)
 		return;
 	fab->debugfs = root;
 	for (i = 0; i < fab->nhcas; i++) {
-		struct sib_hca *hca = fab->hcas[i];
-
-		d = debugfs_create_dir(dev_name(&hca->ibdev.dev), root);
-		for (p = 0; p < hca->node.nports; p++)
-			add_port(d, &hca->ports[p]);
-		debugfs_create_file("rc", 0400, d, hca, &rc_fops);
+		sib_debugfs_hca_add(fab, fab->hcas[i]);
+		snprintf(name, sizeof(name), "slot%d", i);
+		d = debugfs_create_dir(name, root);
+		debugfs_create_file("present", 0600, d, &fab->slots[i],
+				    &present_fops);
 	}
 	d = debugfs_create_dir("switch", root);
 	for (p = 1; p <= fab->sw->node.nports; p++)
 		add_port(d, &fab->sw->ports[p]);
 }
 
-/* Before the HCAs go: returns once no knob's handler runs any more. */
+/*
+ * Before the HCAs go (no knob is open: each pins the module).  The HCAs'
+ * directories go with the rest.
+ */
 void sib_debugfs_exit(struct sib_fabric *fab)
 {
+	int i;
+
 	debugfs_remove_recursive(fab->debugfs);
 	fab->debugfs = NULL;
+	for (i = 0; i < fab->nhcas; i++)
+		if (fab->hcas[i])
+			fab->hcas[i]->debugfs = NULL;
 }

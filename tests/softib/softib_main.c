@@ -36,20 +36,57 @@ static u64 make_guid(unsigned int node)
 	       ((u64)(node & 0xff) << 8);
 }
 
+/* An HCA that is not (or no longer) registered nor cabled. */
+static void hca_free(struct sib_hca *hca)
+{
+	WARN_ON(!list_empty(&hca->mcast));
+	xa_destroy(&hca->qps);
+	ida_destroy(&hca->qpn_ida);
+	ib_dealloc_device(&hca->ibdev);
+}
+
 static void fabric_free(struct sib_fabric *fab)
 {
 	int i;
 
-	for (i = fab->nhcas - 1; i >= 0; i--) {
-		WARN_ON(!list_empty(&fab->hcas[i]->mcast));
-		xa_destroy(&fab->hcas[i]->qps);
-		ida_destroy(&fab->hcas[i]->qpn_ida);
-		ib_dealloc_device(&fab->hcas[i]->ibdev);
-	}
+	for (i = fab->nhcas - 1; i >= 0; i--)
+		if (fab->hcas[i])
+			hca_free(fab->hcas[i]);
 	kfree(fab->sw);
 	if (fab->wq)
 		destroy_workqueue(fab->wq);
 	kfree(fab);
+}
+
+/* HCA index i with its GUIDs, ports in their initial state, no cable. */
+static struct sib_hca *hca_alloc(struct sib_fabric *fab, int i)
+{
+	struct sib_hca *hca;
+	int p;
+
+	hca = ib_alloc_device(sib_hca, ibdev);
+	if (!hca)
+		return NULL;
+	hca->index = i;
+	ida_init(&hca->qpn_ida);
+	xa_init_flags(&hca->qps, XA_FLAGS_LOCK_IRQ);
+	INIT_LIST_HEAD(&hca->mcast);
+	atomic_set(&hca->ev_busy, 0);
+	hca->node.fab = fab;
+	hca->node.hca = hca;
+	hca->node.nports = ports;
+	hca->node.node_guid = make_guid(i + 1);
+	hca->node.sys_guid = hca->node.node_guid;
+	snprintf(hca->node.desc, sizeof(hca->node.desc), "softib HCA %d", i);
+	for (p = 0; p < ports; p++)
+		sib_port_init(&hca->ports[p], &hca->node, p + 1);
+	return hca;
+}
+
+/* Switch port of HCA i port p (0-based). */
+static struct sib_port *sw_port(struct sib_fabric *fab, int i, int p)
+{
+	return &fab->sw->ports[1 + i * ports + p];
 }
 
 static struct sib_fabric *fabric_alloc(void)
@@ -96,29 +133,16 @@ static struct sib_fabric *fabric_alloc(void)
 	sw->ports[0].state = IB_PORT_ACTIVE;
 	sw->life_state = (20 << 3) | (1 << 2);
 
+	mutex_init(&fab->hotplug_lock);
+	fab->nhcas = hcas;
 	for (i = 0; i < hcas; i++) {
-		struct sib_hca *hca;
-
-		hca = ib_alloc_device(sib_hca, ibdev);
-		if (!hca)
+		fab->slots[i].fab = fab;
+		fab->slots[i].index = i;
+		fab->hcas[i] = hca_alloc(fab, i);
+		if (!fab->hcas[i])
 			goto err;
-		fab->hcas[fab->nhcas++] = hca;
-		hca->index = i;
-		ida_init(&hca->qpn_ida);
-		xa_init_flags(&hca->qps, XA_FLAGS_LOCK_IRQ);
-		INIT_LIST_HEAD(&hca->mcast);
-		hca->node.fab = fab;
-		hca->node.hca = hca;
-		hca->node.nports = ports;
-		hca->node.node_guid = make_guid(i + 1);
-		hca->node.sys_guid = hca->node.node_guid;
-		snprintf(hca->node.desc, sizeof(hca->node.desc),
-			 "softib HCA %d", i);
-		for (p = 0; p < ports; p++) {
-			sib_port_init(&hca->ports[p], &hca->node, p + 1);
-			sib_link_up(&hca->ports[p],
-				    &sw->ports[1 + i * ports + p]);
-		}
+		for (p = 0; p < ports; p++)
+			sib_link_up(&fab->hcas[i]->ports[p], sw_port(fab, i, p));
 	}
 	return fab;
 err:
@@ -126,7 +150,7 @@ err:
 	return NULL;
 }
 
-static int hca_register(struct sib_hca *hca)
+static int hca_register(struct sib_hca *hca, const char *name)
 {
 	struct ib_device *dev = &hca->ibdev;
 
@@ -139,35 +163,121 @@ static int hca_register(struct sib_hca *hca)
 	dev->uverbs_cmd_mask = 0;
 	ib_set_device_ops(dev, &sib_dev_ops);
 	/* no dma_device: ib_uses_virt_dma(), addresses are kernel virtual */
-	return ib_register_device(dev, "softib%d", NULL);
+	return ib_register_device(dev, name, NULL);
+}
+
+/*
+ * Take HCA index out of the subnet, as a PCI removal would: unregister it
+ * (ib_core calls every client's remove while the others may still send to
+ * it), pull its cables (the switch ports go DOWN: PortStateChange for the
+ * SM), drop what it left on the wire and free it.  fab->hotplug_lock held,
+ * or the fabric not live (init failure, unload).  Also for an HCA that was
+ * never registered.
+ */
+static void hca_remove(struct sib_fabric *fab, int index)
+{
+	struct sib_hca *hca = fab->hcas[index];
+	struct sib_pkt *pkt, *tmp;
+	unsigned long flags;
+	bool registered;
+	LIST_HEAD(dead);
+	int p;
+
+	sib_debugfs_hca_remove(hca);
+	/* no ib_event for it from here on; wait for those already recorded */
+	spin_lock_irqsave(&fab->lock, flags);
+	registered = hca->registered;
+	hca->registered = false;
+	spin_unlock_irqrestore(&fab->lock, flags);
+	wait_var_event(&hca->ev_busy, !atomic_read(&hca->ev_busy));
+	if (registered)
+		ib_unregister_device(&hca->ibdev);
+
+	/*
+	 * Its QPs are gone: nothing sends from it any more.  What its ports
+	 * hold back for a delay knob goes to the wire, to be unhooked below.
+	 */
+	for (p = 0; p < hca->node.nports; p++)
+		sib_loss_stop_port(fab, &hca->ports[p]);
+	spin_lock_irqsave(&fab->lock, flags);
+	for (p = 0; p < hca->node.nports; p++)
+		sib_port_uncable(&hca->ports[p]);
+	sib_wire_unhook_locked(fab, &hca->node, &dead);
+	fab->hcas[index] = NULL;
+	spin_unlock_irqrestore(&fab->lock, flags);
+	list_for_each_entry_safe(pkt, tmp, &dead, list)
+		kfree(pkt);
+	/*
+	 * Nothing on the wire leads to it now (no cable, none of its packets
+	 * queued); the item the wire has in hand may still, so wait for it.
+	 */
+	sib_wire_sync(fab);
+	hca_free(hca);
+}
+
+int sib_hca_remove(struct sib_fabric *fab, int index)
+{
+	int ret = 0;
+
+	mutex_lock(&fab->hotplug_lock);
+	if (fab->hcas[index]) {
+		pr_info("softib: hot-removing HCA %d (%s)\n", index,
+			dev_name(&fab->hcas[index]->ibdev.dev));
+		hca_remove(fab, index);
+	} else {
+		ret = -ENODEV;
+	}
+	mutex_unlock(&fab->hotplug_lock);
+	return ret;
+}
+
+/*
+ * Plug a fresh HCA into empty slot index: same GUIDs, same name
+ * (softib<index>), registered, then cabled (the links train; the SM's
+ * next sweep brings them ACTIVE).
+ */
+int sib_hca_add(struct sib_fabric *fab, int index)
+{
+	struct sib_hca *hca;
+	unsigned long flags;
+	char name[IB_DEVICE_NAME_MAX];
+	int ret, p;
+
+	mutex_lock(&fab->hotplug_lock);
+	ret = -EEXIST;
+	if (fab->hcas[index])
+		goto out;
+	ret = -ENOMEM;
+	hca = hca_alloc(fab, index);
+	if (!hca)
+		goto out;
+	snprintf(name, sizeof(name), "softib%d", index);
+	ret = hca_register(hca, name);
+	if (ret) {
+		pr_err("softib: re-adding HCA %d failed: %d\n", index, ret);
+		hca_free(hca);
+		goto out;
+	}
+	spin_lock_irqsave(&fab->lock, flags);
+	hca->registered = true;
+	fab->hcas[index] = hca;
+	spin_unlock_irqrestore(&fab->lock, flags);
+	for (p = 0; p < hca->node.nports; p++)
+		sib_port_cable(&hca->ports[p], sw_port(fab, index, p));
+	sib_debugfs_hca_add(fab, hca);
+	pr_info("softib: HCA %d added back (%s)\n", index, name);
+out:
+	mutex_unlock(&fab->hotplug_lock);
+	return ret;
 }
 
 static void fabric_stop(struct sib_fabric *fab)
 {
-	unsigned long flags;
-	int i, p;
+	int i;
 
-	for (i = fab->nhcas - 1; i >= 0; i--) {
-		struct sib_hca *hca = fab->hcas[i];
-
-		if (!hca->registered)
-			continue;
-		ib_unregister_device(&hca->ibdev);
-		spin_lock_irqsave(&fab->lock, flags);
-		hca->registered = false;
-		/* cut the cables, so nothing reaches this HCA any more */
-		for (p = 0; p < hca->node.nports; p++) {
-			struct sib_port *hp = &hca->ports[p];
-
-			if (hp->peer) {
-				hp->peer->peer = NULL;
-				hp->peer->phys = SIB_PHYS_POLLING;
-				hp->peer->state = IB_PORT_DOWN;
-				hp->peer = NULL;
-			}
-		}
-		spin_unlock_irqrestore(&fab->lock, flags);
-	}
+	for (i = fab->nhcas - 1; i >= 0; i--)
+		if (fab->hcas[i])
+			hca_remove(fab, i);
 	/*
 	 * Packets in flight now find no cable; let the wire drain, the ones
 	 * held by a delay knob too.  No QP is left, so nothing is parked for
@@ -194,7 +304,7 @@ static int __init softib_init(void)
 	if (!fab)
 		return -ENOMEM;
 	for (i = 0; i < fab->nhcas; i++) {
-		ret = hca_register(fab->hcas[i]);
+		ret = hca_register(fab->hcas[i], "softib%d");
 		if (ret) {
 			pr_err("softib: registering HCA %d failed: %d\n", i, ret);
 			goto err;

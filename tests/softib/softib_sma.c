@@ -28,6 +28,8 @@ static void ev_add(struct sib_events *ev, struct sib_port *p,
 	if (p->node->is_switch || !p->node->hca->registered ||
 	    ev->n == SIB_EVENTS_MAX)
 		return;
+	/* hot-removal waits for this to drop back (ev_raise) */
+	atomic_inc(&p->node->hca->ev_busy);
 	ev->e[ev->n].hca = p->node->hca;
 	ev->e[ev->n].port = p->num;
 	ev->e[ev->n].type = type;
@@ -46,6 +48,9 @@ static void ev_raise(struct sib_events *ev)
 		};
 
 		ib_dispatch_event(&e);
+		/* pairs with wait_var_event() in sib_hca_remove() */
+		if (atomic_dec_and_test(&ev->e[i].hca->ev_busy))
+			wake_up_var(&ev->e[i].hca->ev_busy);
 	}
 }
 
@@ -690,4 +695,42 @@ void sib_port_set_link(struct sib_port *p, bool up)
 	}
 	spin_unlock_irqrestore(&fab->lock, flags);
 	ev_raise(&ev);
+}
+
+/*
+ * Hot-plug, no lock held: cable HCA port hp to switch port sp.  Both ends
+ * train to LinkUp and wait in INIT for the SM (the switch port leaves DOWN:
+ * PortStateChange), unless the switch port's link knob is at 0.
+ */
+void sib_port_cable(struct sib_port *hp, struct sib_port *sp)
+{
+	struct sib_fabric *fab = hp->node->fab;
+	struct sib_events ev = { .n = 0 };
+	unsigned long flags;
+
+	spin_lock_irqsave(&fab->lock, flags);
+	hp->peer = sp;
+	sp->peer = hp;
+	link_bounce(hp, true, &ev);
+	spin_unlock_irqrestore(&fab->lock, flags);
+	ev_raise(&ev);
+}
+
+/*
+ * Hot-plug, fab->lock held: the cable of HCA port p goes (its HCA is being
+ * removed, so it raises no event): both ends DOWN and Polling, the switch
+ * port sets PortStateChange, and neither end has a peer any more.
+ */
+void sib_port_uncable(struct sib_port *p)
+{
+	struct sib_events ev = { .n = 0 };
+	struct sib_port *q = p->peer;
+
+	lockdep_assert_held(&p->node->fab->lock);
+	if (!q)
+		return;
+	link_bounce(p, false, &ev);
+	WARN_ON(ev.n);			/* an HCA going away is not registered */
+	q->peer = NULL;
+	p->peer = NULL;
 }

@@ -63,6 +63,28 @@ void sib_wire_send(struct sib_fabric *fab, struct sib_port *from,
 	queue_work(fab->wq, &fab->wire_work);
 }
 
+/*
+ * Hot-removal, fab->lock held: move the packets that node's ports put on
+ * the wire to dead (the caller frees them after unlocking).  Its QPs are
+ * destroyed by then, so no packet there owes a completion; with its cables
+ * cut, nothing else on the wire leads to the node.
+ */
+void sib_wire_unhook_locked(struct sib_fabric *fab, struct sib_node *node,
+			    struct list_head *dead)
+{
+	struct sib_pkt *pkt, *tmp;
+
+	lockdep_assert_held(&fab->lock);
+	list_for_each_entry_safe(pkt, tmp, &fab->wire, list) {
+		if (pkt->from->node != node)
+			continue;
+		WARN_ON(pkt->sqp);
+		list_move_tail(&pkt->list, dead);
+	}
+	list_for_each_entry(pkt, &fab->parked, list)
+		WARN_ON(pkt->from->node == node);
+}
+
 /* P_Key match rule: same partition, not both limited members. */
 static bool pkey_ok(u16 a, u16 b)
 {
@@ -491,7 +513,7 @@ static enum sib_loss loss_locked(struct sib_fabric *fab, struct sib_pkt *pkt,
 		return SIB_DROPPED;
 	}
 	delay = from->delay_us + to->delay_us;
-	if (!delay || fab->loss_stopped)
+	if (!delay || fab->loss_stopped || from->loss_stopped)
 		return SIB_PASS;
 	if (from->delayq_len >= SIB_DELAYQ_MAX) {
 		from->delay_full++;
@@ -547,10 +569,18 @@ void sib_loss_init(struct sib_port *p)
 	p->delay_timer.function = delay_timer_fn;
 }
 
-static void loss_stop_port(struct sib_fabric *fab, struct sib_port *p)
+/*
+ * Port p's delays end (an unload, or p's HCA being hot-removed): it holds
+ * nothing back any more, so nothing arms its timer again; the timer is
+ * cancelled and the packets it held go back to the wire, in order.
+ */
+void sib_loss_stop_port(struct sib_fabric *fab, struct sib_port *p)
 {
 	unsigned long flags;
 
+	spin_lock_irqsave(&fab->lock, flags);
+	p->loss_stopped = true;
+	spin_unlock_irqrestore(&fab->lock, flags);
 	hrtimer_cancel(&p->delay_timer);
 	spin_lock_irqsave(&fab->lock, flags);
 	list_splice_tail_init(&p->delayq, &fab->wire);
@@ -572,10 +602,10 @@ void sib_loss_stop(struct sib_fabric *fab)
 	fab->loss_stopped = true;
 	spin_unlock_irqrestore(&fab->lock, flags);
 	for (i = 0; i < fab->nhcas; i++)
-		for (p = 0; p < fab->hcas[i]->node.nports; p++)
-			loss_stop_port(fab, &fab->hcas[i]->ports[p]);
+		for (p = 0; fab->hcas[i] && p < fab->hcas[i]->node.nports; p++)
+			sib_loss_stop_port(fab, &fab->hcas[i]->ports[p]);
 	for (p = 0; p <= fab->sw->node.nports; p++)
-		loss_stop_port(fab, &fab->sw->ports[p]);
+		sib_loss_stop_port(fab, &fab->sw->ports[p]);
 	queue_work(fab->wq, &fab->wire_work);
 }
 
