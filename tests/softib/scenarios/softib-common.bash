@@ -25,6 +25,8 @@ SIB_KO=$LAB_REPO/build/$LAB_KVER/softib/softib.ko
 SIB_OSM=/tmp/osm
 SIB_HCAS=3
 SIB_OSM_PID=
+# more opensm options for sib_opensm_start (e.g. -x, honor the guid2lid cache)
+SIB_OSM_EXTRA=()
 SIB_IF=()
 SIB_DRIVER=${SIB_DRIVER:-intree}
 
@@ -61,7 +63,7 @@ sib_opensm_start() {
 	[[ -f $SIB_OSM/partitions.conf ]] ||
 		echo 'Default=0x7fff, ipoib : ALL=full ;' >"$SIB_OSM/partitions.conf"
 	local args=(-g "$guid" -f "$SIB_OSM/opensm.log" -P "$SIB_OSM/partitions.conf"
-		-d 2 -D 0x07 -s 2)
+		-d 2 -D 0x07 -s 2 "${SIB_OSM_EXTRA[@]}")
 	log "+ opensm ${args[*]} &"
 	OSM_TMP_DIR=$SIB_OSM OSM_CACHE_DIR=$SIB_OSM/cache opensm "${args[@]}" \
 		</dev/null >>"$SIB_OSM/opensm.out" 2>&1 &
