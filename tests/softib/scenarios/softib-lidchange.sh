@@ -33,10 +33,17 @@
 NEW_LID=0x0040
 lid_of() { printf '0x%04x' "$(($(sib_port_attr "softib$1" lid)))"; }
 lid_is() { [[ $(lid_of "$1") == "$2" ]]; }
-# h0's path to h1 (debugfs, both drivers' format "DLID: 0x...") has DLID $1
+# h0's path to h1 (debugfs, both drivers' format "DLID: 0x...") has DLID $1. The
+# in-tree driver names the file ipoib/<if>_path; ours, for an interface outside
+# init_net, ipoib/<if>@<netns inode>_path
 h0_dlid() {
-	local f=/sys/kernel/debug/ipoib/${SIB_IF[0]}_path
-	grep -Eq "DLID: +$1\b" "$f"
+	local d=/sys/kernel/debug/ipoib inum
+	inum=$(sib_in 0 readlink /proc/self/ns/net | tr -dc 0-9)
+	if [[ -e $d/${SIB_IF[0]}@${inum}_path ]]; then
+		grep -Eq "DLID: +$1\b" "$d/${SIB_IF[0]}@${inum}_path"
+	else
+		grep -Eq "DLID: +$1\b" "$d/${SIB_IF[0]}_path"
+	fi
 }
 
 sib_subnet_up 3
@@ -80,7 +87,8 @@ log "h0 -> h1 during the change: $(grep -E 'transmitted' /tmp/lid-ping.out)"
 
 # the SA hands out the new LID, and h0 resolved it
 sa=$(saquery -C softib0 -P 1 -p 2>&1) || fail "saquery -p: $sa"
-grep -Eiq "dlid\.+$NEW_LID\b|dlid\.+0x${NEW_LID#0x00}\b" <<<"$sa" ||
+# (saquery prints the DLID in decimal)
+grep -Eq "dlid\.+$((NEW_LID))\$" <<<"$sa" ||
 	{ grep -i dlid <<<"$sa" | sort | uniq -c; fail "no path record with DLID $NEW_LID"; }
 log "saquery -p: path records to DLID $NEW_LID"
 wait_for 30 h0_dlid "$NEW_LID"
