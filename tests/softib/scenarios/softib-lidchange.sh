@@ -63,8 +63,9 @@ dbg=/sys/module/ib_ipoib/parameters/debug_level
 kmsg "LID change: softib1 $old -> $NEW_LID"
 g2l=$SIB_OSM/cache/guid2lid
 guid=$(ibstat -p softib1 | head -n 1)
-# traffic while the LID changes: h0 pings h1 (the loss is logged, not asserted)
-sib_in 0 ping -q -i 0.2 -w 60 "$(sib_hip 1)" >/tmp/lid-ping.out 2>&1 &
+# traffic while the LID changes: h0 pings h1 for 20 s (the loss is logged, not
+# asserted; the change and the recovery take about 7 s)
+sib_in 0 ping -q -i 0.2 -w 20 "$(sib_hip 1)" >/tmp/lid-ping.out 2>&1 &
 pinger=$!
 sib_opensm_stop
 [[ -f $g2l ]] || fail "opensm left no guid2lid cache"
@@ -81,7 +82,6 @@ log "softib1 port 1 LID: $old -> $(lid_of 1) after $(sib_since "$t0") s"
 sib_ping_pair 0 1
 sib_ping_pair 1 2
 log "h0 <-> h1 and h1 <-> h2 ping again (IPv4, IPv6) after $(sib_since "$t0") s"
-kill -INT "$pinger" 2>/dev/null || true
 wait "$pinger" || true
 log "h0 -> h1 during the change: $(grep -E 'transmitted' /tmp/lid-ping.out)"
 
