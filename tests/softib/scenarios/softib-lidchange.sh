@@ -16,7 +16,9 @@
 # event on h1 (in-tree: "Event 11", at debug_level 1). Not covered: a LID set behind
 # the SM's back (ibportstate ... lid): no client reregister would reach the other
 # hosts, so their paths to h1 would wait for some other flush (not run, neither
-# driver's behaviour there is verified); and connected mode.
+# driver's behaviour there is verified). Then h0 and h1 switch to connected mode:
+# ib_cm connects over the new path, pings h0 <-> h1 (IPv4, IPv6) go over RC
+# (softib1's RC counter), and both go back to datagram mode.
 # guests: 1
 # timeout: 300
 # ipoib: no
@@ -102,4 +104,15 @@ ev=$(dmesg | grep -Ei "${SIB_IF[1]}.*(event LID change|Event 11 )" | tail -n 1) 
 log "h1's driver on the event: ${ev:-(nothing logged)}"
 [[ $SIB_DRIVER != ours || -n $ev ]] || fail "our driver logged no LID change event on ${SIB_IF[1]}"
 [[ ! -w $dbg ]] || echo 0 >"$dbg"
+
+# connected mode after the change: ib_cm connects h0 and h1 over path records
+# with the new DLID; softib1 counts the RC messages it accepted
+rc_rx() { awk '$1 == "rx" { print $2 }' "/sys/kernel/debug/softib/softib$1/rc"; }
+r1=$(rc_rx 1)
+for i in 0 1; do check sib_in "$i" sh -c "echo connected >/sys/class/net/${SIB_IF[i]}/mode"; done
+sib_ping_pair 0 1
+check sib_in 0 ping -q -c 10 -i 0.05 -W 2 "$(sib_hip 1)"
+log "connected mode: h0 <-> h1 ping, softib1 accepted $(($(rc_rx 1) - r1)) RC messages"
+(($(rc_rx 1) - r1 >= 10)) || fail "connected-mode pings to h1 did not go over RC"
+for i in 0 1; do check sib_in "$i" sh -c "echo datagram >/sys/class/net/${SIB_IF[i]}/mode"; done
 sib_teardown
