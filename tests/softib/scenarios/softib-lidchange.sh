@@ -11,8 +11,8 @@
 # path records (saquery) and h0's path to h1 (debugfs ipoib/<if>_path) carry the
 # new DLID and no longer the old one, and, for our driver, it logged the event.
 # Both drivers, 6.12 and 6.1: the LID is set 1.2-1.4 s after opensm starts, pings
-# both ways again 4-5 s after (ours) or about 7 s (in-tree); a 20 s ping h0 -> h1
-# across the change lost 0 of 100 (ours) and 3 of 100 (in-tree); both logged the
+# both ways again 4-6 s after (ours) or 7-8 s (in-tree); a 20 s ping h0 -> h1
+# across the change lost 0 of 100 (ours) and 2-3 of 100 (in-tree); both logged the
 # event on h1 (in-tree: "Event 11", at debug_level 1). Not covered: a LID set behind
 # the SM's back (ibportstate ... lid): no client reregister would reach the other
 # hosts, so their paths to h1 would wait for some other flush (not run, neither
