@@ -89,7 +89,7 @@ if [[ -z ${LAB_PREBUILT:-} ]] && { ! make -C "$REPO" KDIR="$DEBUG_KDIR" KVER="$k
 	count_fail "build [$k]: make KDIR=$DEBUG_KDIR KVER=$k BUILD_DIR=build/$k did not produce build/$k/ib_ipoib.ko"
 	mod=() # scenarios that need the module fail; the lab's own still run
 fi
-if has_scenario child-deadlock-control; then
+if has_scenario softib-ours-deadlock-control; then
 	if [[ -z ${LAB_PREBUILT:-} ]]; then
 		if ! make -C "$REPO" KDIR="$DEBUG_KDIR" KVER="$k" control >"$log" 2>&1; then
 			count_fail "control build [$k]: make KDIR=$DEBUG_KDIR KVER=$k control"

@@ -56,9 +56,14 @@ for k in "${KERNELS[@]}"; do
 	echo "=== $k"
 	# (c) build the module for this kernel, W=1 and sparse clean, and the
 	# test-only control build the deadlock scenario needs
+	# (softib-ours-deadlock-control loads build/<release>-control/ib_ipoib.ko)
 	mod=(-m "$REPO/build/$k/ib_ipoib.ko")
 	if [[ -n ${LAB_PREBUILT:-} ]]; then
 		mod=(-m "$LAB_PREBUILT/$k/ib_ipoib.ko")
+		if [[ -f $LAB_PREBUILT/$k-control/ib_ipoib.ko ]]; then
+			mkdir -p "$REPO/build/$k-control"
+			cp -p "$LAB_PREBUILT/$k-control/ib_ipoib.ko" "$REPO/build/$k-control/"
+		fi
 	elif ! step "build W=1 [$k]" no_warnings make -C "$REPO" KVER="$k" BUILD_DIR="build/$k" ||
 		[[ ! -f $REPO/build/$k/ib_ipoib.ko ]]; then
 		mod=() # scenarios that need the module fail; the lab's own still run

@@ -30,7 +30,7 @@ control=0
 log "module $version (shared-workqueue control: $control)"
 
 # Reap tasks take rtnl once every ARP gc_interval (to drop idle send-only groups); on a
-# shared queue one of them queued ahead of a down deadlocks it (child-deadlock-control).
+# shared queue one of them queued ahead of a down deadlocks it (softib-ours-deadlock-control).
 # The interval is unused by the kernel's own ARP code: make it an hour, before any
 # interface exists, so that only the busy work below is measured. Each fresh group is an
 # IPv4 multicast neighbour too: room for them all.
