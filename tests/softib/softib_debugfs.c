@@ -5,12 +5,16 @@
  *   /sys/kernel/debug/softib/<hca>/port<P>/link     HCA port P's cable
  *   /sys/kernel/debug/softib/switch/port<P>/link    switch port P's cable
  *   /sys/kernel/debug/softib/<hca>/rc               RC messages, as responder
+ *   /sys/kernel/debug/softib/mad                    SMA error answers, drops
  *
  * link reads 1 while the cable is plugged in (the port trains when it can)
  * and 0 while pulled; writing 0 pulls it (both ends DOWN, Polling), writing
  * 1 plugs it back (both ends train to LinkUp and wait in INIT for the SM).
  * rc (read only) counts the RC messages the HCA accepted (rx), answered
  * with an RNR NAK (rnr) and dropped (lost), one "name value" per line.
+ * mad (read only) counts the MADs softib's SMAs and the switch's QP1
+ * answered with an error status (rejected) and the malformed ones they
+ * dropped (dropped), in the same format.
  */
 #include <linux/seq_file.h>
 #include <linux/debugfs.h>
@@ -73,6 +77,21 @@ static int rc_show(struct seq_file *m, void *unused)
 }
 DEFINE_SHOW_ATTRIBUTE(rc);
 
+static int mad_show(struct seq_file *m, void *unused)
+{
+	struct sib_fabric *fab = m->private;
+	u64 rejected, dropped;
+	unsigned long flags;
+
+	spin_lock_irqsave(&fab->lock, flags);
+	rejected = fab->mad_rejected;
+	dropped = fab->mad_dropped;
+	spin_unlock_irqrestore(&fab->lock, flags);
+	seq_printf(m, "rejected %llu\ndropped %llu\n", rejected, dropped);
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(mad);
+
 static void add_port(struct dentry *dir, struct sib_port *p)
 {
 	char name[16];
@@ -104,6 +123,7 @@ void sib_debugfs_init(struct sib_fabric *fab)
 			add_port(d, &hca->ports[p]);
 		debugfs_create_file("rc", 0400, d, hca, &rc_fops);
 	}
+	debugfs_create_file("mad", 0400, root, fab, &mad_fops);
 	d = debugfs_create_dir("switch", root);
 	for (p = 1; p <= fab->sw->node.nports; p++)
 		add_port(d, &fab->sw->ports[p]);
