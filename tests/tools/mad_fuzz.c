@@ -474,7 +474,8 @@ static void submit(struct req *r, struct stats *st)
 	if (ret < 0) {
 		st->refused++;
 		if (r->want == W_NONE || r->want == W_ANY ||
-		    r->want == W_REJECT_ANY || r->want == W_NOREPLY) {
+		    r->want == W_REJECT_ANY || r->want == W_NOREPLY ||
+		    r->want == W_NOT_TARGET) {
 			free(r);
 			return;
 		}
@@ -670,8 +671,12 @@ static void malformed(struct stats *st)
 		int sw = x->sw;
 		uint16_t na = sw ? ST_VALUE : ST_ATTR;	/* switch-only tables */
 
-		/* versions */
-		r = smp(t, R_DR, GET, A_NODE_INFO, 0, "base-version-2");
+		/*
+		 * versions (not by directed route to the local node: ib_mad
+		 * hands what its SMA leaves alone to a local agent, opensm's)
+		 */
+		r = smp(t, x->local ? R_LID : R_DR, GET, A_NODE_INFO, 0,
+			"base-version-2");
 		r->mad[M_BASE] = 2;
 		expect(r, W_NONE, 0);
 		submit(r, st);
@@ -1060,7 +1065,7 @@ static void random_smp(struct req *r, int t)
 		if (x->local)		/* never to opensm's node */
 			r->mad[M_IPATH + 1] = 0xff;
 	}
-	if (one_in(40))
+	if (one_in(40) && !(x->local && route == R_DR))
 		r->mad[M_BASE] = (uint8_t)rnd();
 	if (one_in(16))
 		r->mad[M_CLASSVER] = (uint8_t)rnd();
