@@ -1014,6 +1014,19 @@ static const uint8_t gmp_classes[] = {
 	0x30, 0x4f, 0x50, 0x7e,
 };
 
+/*
+ * ib_mad's idea of a response (no answer awaited, no TID rewritten): the
+ * response bit, TrapRepress, or a BaseboardManagement MAD with bit 0 of its
+ * attribute modifier set.
+ */
+static int is_response(const struct req *r)
+{
+	uint8_t m = r->mad[M_METHOD];
+
+	return (m & 0x80) || m == TRAP_REPRESS ||
+	       (r->mad[M_CLASS] == 0x05 && (get32(r->mad + M_MOD) & 1));
+}
+
 static void random_smp(struct req *r, int t)
 {
 	const struct target *x = &tg[t];
@@ -1076,18 +1089,18 @@ static void random_smp(struct req *r, int t)
 	}
 
 	/* what a real SMA answers */
-	if (method & 0x80) {
+	if (is_response(r)) {
 		expect(r, W_NOREPLY, 0);
-		if (x->local)	/* no stray responses into opensm's port */
-			r->mad[M_METHOD] = GET;
-		else
+		if (!x->local && !mangled)
 			return;
-		method = GET;
+		/* no stray responses into opensm's port */
+		method = r->mad[M_METHOD] = GET;
+		put32(r->mad + M_MOD, get32(r->mad + M_MOD) & ~1u);
 	}
 	if (r->mad[M_BASE] != 1 ||
 	    (r->mad[M_CLASS] != CLASS_DR && r->mad[M_CLASS] != CLASS_LID) ||
-	    method == TRAP || method == TRAP_REPRESS || method == REPORT)
-		/* Report is not an SM method; ib_mad leaves it to agents */
+	    method == TRAP)
+		/* not for an SMA; ib_mad gives a Trap to the SM's agent */
 		expect(r, W_NONE, 0);
 	else if (r->mad[M_CLASSVER] != 1)
 		expect(r, W_STATUS, ST_VERSION);
@@ -1124,7 +1137,9 @@ static void random_gmp(struct req *r, int t)
 	put16(r->mad + M_STATUS, one_in(8) ? (uint16_t)rnd() : 0);
 	if (one_in(40))
 		r->mad[M_BASE] = (uint8_t)rnd();
-	if (method & 0x80)
+	if (tg[t].local && is_response(r))
+		put32(r->mad + M_MOD, get32(r->mad + M_MOD) & ~1u);
+	if (is_response(r))
 		expect(r, W_NOREPLY, 0);
 	else if (r->mad[M_BASE] != 1 || (method != GET && method != SET))
 		expect(r, W_NONE, 0);
