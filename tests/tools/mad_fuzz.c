@@ -450,8 +450,12 @@ static void lose_all(struct stats *st)
 	while (ninflight) {
 		struct req *r = inflight[--ninflight];
 
-		printf("lost %s -> target %d via %s: no answer, no timeout notice\n",
-		       r->name, r->target, route_name[r->route]);
+		printf("lost %s -> target %d via %s: class 0x%02x v%u/%u method 0x%02x attr 0x%04x hops %u/%u status 0x%04x: no answer, no timeout notice\n",
+		       r->name, r->target, route_name[r->route],
+		       r->mad[M_CLASS], r->mad[M_BASE], r->mad[M_CLASSVER],
+		       r->mad[M_METHOD], get16(r->mad + M_ATTR),
+		       r->mad[M_HOPPTR], r->mad[M_HOPCNT],
+		       get16(r->mad + M_STATUS));
 		st->lost++;
 		judge(r, NULL, 0, st);
 		free(r);
