@@ -1069,7 +1069,8 @@ static void random_smp(struct req *r, int t)
 		mangled = 1;
 		if (method == TRAP || method == REPORT ||
 		    method == TRAP_REPRESS || (method & 0x80))
-			method = r->mad[M_METHOD] = GET;
+			method = GET;
+			r->mad[M_METHOD] = GET;
 		if (attr == A_SM_INFO)
 			put16(r->mad + M_ATTR, A_NODE_INFO);
 		r->mad[M_HOPCNT] = (uint8_t)rnd_below(one_in(4) ? 256 : 5);
@@ -1098,7 +1099,8 @@ static void random_smp(struct req *r, int t)
 		if (!x->local && !mangled)
 			return;
 		/* no stray responses into opensm's port */
-		method = r->mad[M_METHOD] = GET;
+		method = GET;
+		r->mad[M_METHOD] = GET;
 		put32(r->mad + M_MOD, get32(r->mad + M_MOD) & ~1u);
 	}
 	if (r->mad[M_BASE] != 1 ||
