@@ -1068,9 +1068,10 @@ static void random_smp(struct req *r, int t)
 		 */
 		mangled = 1;
 		if (method == TRAP || method == REPORT ||
-		    method == TRAP_REPRESS || (method & 0x80))
+		    method == TRAP_REPRESS || (method & 0x80)) {
 			method = GET;
 			r->mad[M_METHOD] = GET;
+		}
 		if (attr == A_SM_INFO)
 			put16(r->mad + M_ATTR, A_NODE_INFO);
 		r->mad[M_HOPCNT] = (uint8_t)rnd_below(one_in(4) ? 256 : 5);
