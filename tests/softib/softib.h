@@ -213,6 +213,11 @@ struct sib_fabric {
 		struct sib_fabric *fab;
 		int index;
 	} slots[SIB_MAX_HCAS];		/* the slot knobs' private data */
+	/*
+	 * MADs the SMAs (and the switch's QP1) answered with an error status,
+	 * and malformed ones they dropped; fab->lock.
+	 */
+	u64 mad_rejected, mad_dropped;
 };
 
 /*
@@ -380,6 +385,8 @@ int sib_process_mad(struct ib_device *ibdev, int flags, u32 port_num,
 		    const struct ib_mad *in, struct ib_mad *out,
 		    size_t *out_mad_size, u16 *out_mad_pkey_index);
 void sib_switch_smp(struct sib_fabric *fab, struct sib_port *in,
+		    struct sib_pkt *pkt);
+void sib_switch_gmp(struct sib_fabric *fab, struct sib_port *in,
 		    struct sib_pkt *pkt);
 void sib_port_init(struct sib_port *p, struct sib_node *node, u8 num);
 void sib_link_up(struct sib_port *a, struct sib_port *b);

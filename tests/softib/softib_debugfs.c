@@ -7,6 +7,7 @@
  *   /sys/kernel/debug/softib/<hca>/rc               RC messages
  *   .../port<P>/drop, delay, counters                 (HCA and switch ports)
  *   /sys/kernel/debug/softib/slot<N>/present        HCA index N plugged in
+ *   /sys/kernel/debug/softib/mad                    SMA error answers, drops
  *
  * link reads 1 while the cable is plugged in (the port trains when it can)
  * and 0 while pulled; writing 0 pulls it (both ends DOWN, Polling), writing
@@ -22,6 +23,9 @@
  * PCI removal: ib_unregister_device, then its cables pulled), writing 1
  * plugs a fresh one back (same GUIDs, name softib<N>).  The write returns
  * when that is done.  A <hca> directory exists while its HCA does.
+ * mad (read only) counts the MADs softib's SMAs and the switch's QP1
+ * answered with an error status (rejected) and the malformed ones they
+ * dropped (dropped), in the same format.
  */
 #include <linux/seq_file.h>
 #include <linux/debugfs.h>
@@ -192,6 +196,21 @@ static int counters_show(struct seq_file *m, void *unused)
 }
 DEFINE_SHOW_ATTRIBUTE(counters);
 
+static int mad_show(struct seq_file *m, void *unused)
+{
+	struct sib_fabric *fab = m->private;
+	u64 rejected, dropped;
+	unsigned long flags;
+
+	spin_lock_irqsave(&fab->lock, flags);
+	rejected = fab->mad_rejected;
+	dropped = fab->mad_dropped;
+	spin_unlock_irqrestore(&fab->lock, flags);
+	seq_printf(m, "rejected %llu\ndropped %llu\n", rejected, dropped);
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(mad);
+
 static void add_port(struct dentry *dir, struct sib_port *p)
 {
 	char name[16];
@@ -294,6 +313,7 @@ void sib_debugfs_init(struct sib_fabric *fab)
 		debugfs_create_file("present", 0600, d, &fab->slots[i],
 				    &present_fops);
 	}
+	debugfs_create_file("mad", 0400, root, fab, &mad_fops);
 	d = debugfs_create_dir("switch", root);
 	for (p = 1; p <= fab->sw->node.nports; p++)
 		add_port(d, &fab->sw->ports[p]);

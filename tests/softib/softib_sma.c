@@ -528,6 +528,44 @@ static bool mkey_ok(struct sib_port *base, const struct ib_smp *smp)
 	return false;
 }
 
+/*
+ * What an SMA does with an SMP before looking at its attribute (IBA 13.4):
+ * SIB_MAD_DROP: silently discarded (bad base version, responses, traps and
+ * TrapRepress: not for an SMA); SIB_MAD_ERR: answered with *status (class
+ * version other than 1, a method the SM classes do not define); SIB_MAD_OK:
+ * a Get or Set for sma().
+ */
+enum { SIB_MAD_OK, SIB_MAD_ERR, SIB_MAD_DROP };
+
+static int sma_precheck(const struct ib_smp *smp, u16 *status)
+{
+	if (smp->base_version != IB_MGMT_BASE_VERSION ||
+	    (smp->method & IB_MGMT_METHOD_RESP) ||
+	    smp->method == IB_MGMT_METHOD_TRAP ||
+	    smp->method == IB_MGMT_METHOD_TRAP_REPRESS)
+		return SIB_MAD_DROP;
+	if (smp->class_version != 1) {
+		*status = IB_MGMT_MAD_STATUS_BAD_VERSION;
+		return SIB_MAD_ERR;
+	}
+	if (smp->method != IB_MGMT_METHOD_GET &&
+	    smp->method != IB_MGMT_METHOD_SET) {
+		*status = IB_MGMT_MAD_STATUS_UNSUPPORTED_METHOD;
+		return SIB_MAD_ERR;
+	}
+	return SIB_MAD_OK;
+}
+
+/* Turn a request into its GetResp; fab->lock held (the counters). */
+static void sma_respond(struct sib_fabric *fab, struct ib_smp *smp)
+{
+	if (smp->status)
+		fab->mad_rejected++;
+	smp->method = IB_MGMT_METHOD_GET_RESP;
+	if (smp->mgmt_class == IB_MGMT_CLASS_SUBN_DIRECTED_ROUTE)
+		smp->status |= IB_SMP_DIRECTION;
+}
+
 int sib_process_mad(struct ib_device *ibdev, int flags, u32 port_num,
 		    const struct ib_wc *in_wc, const struct ib_grh *in_grh,
 		    const struct ib_mad *in, struct ib_mad *out,
@@ -540,14 +578,17 @@ int sib_process_mad(struct ib_device *ibdev, int flags, u32 port_num,
 	struct ib_smp *osmp;
 	struct sib_port *in_port;
 	unsigned long lflags;
+	u16 status = 0;
 	bool ok;
+	int pre;
 
 	if (in->mad_hdr.mgmt_class != IB_MGMT_CLASS_SUBN_LID_ROUTED &&
 	    in->mad_hdr.mgmt_class != IB_MGMT_CLASS_SUBN_DIRECTED_ROUTE)
 		return IB_MAD_RESULT_SUCCESS;	/* for the agents, if any */
-	if (ismp->method != IB_MGMT_METHOD_GET &&
-	    ismp->method != IB_MGMT_METHOD_SET)
-		return IB_MAD_RESULT_SUCCESS;	/* responses, traps: to the SM */
+	/* responses, traps, TrapRepress: to the SM's agent, if any */
+	pre = sma_precheck(ismp, &status);
+	if (pre == SIB_MAD_DROP)
+		return IB_MAD_RESULT_SUCCESS;
 	if (port_num < 1 || port_num > hca->node.nports)
 		return IB_MAD_RESULT_FAILURE;
 	in_port = &hca->ports[port_num - 1];
@@ -562,10 +603,11 @@ int sib_process_mad(struct ib_device *ibdev, int flags, u32 port_num,
 	if (ok) {
 		memcpy(out, in, sizeof(*out));
 		osmp = (struct ib_smp *)out;
-		sma(&hca->node, in_port, osmp, &ev);
-		osmp->method = IB_MGMT_METHOD_GET_RESP;
-		if (osmp->mgmt_class == IB_MGMT_CLASS_SUBN_DIRECTED_ROUTE)
-			osmp->status |= IB_SMP_DIRECTION;
+		if (pre == SIB_MAD_OK)
+			sma(&hca->node, in_port, osmp, &ev);
+		else
+			osmp->status = cpu_to_be16(status);
+		sma_respond(fab, osmp);
 	}
 	spin_unlock_irqrestore(&fab->lock, lflags);
 	ev_raise(&ev);
@@ -595,16 +637,16 @@ void sib_switch_smp(struct sib_fabric *fab, struct sib_port *in,
 	spin_lock_irqsave(&fab->lock, flags);
 	if (dr) {
 		if (hc >= IB_SMP_MAX_PATH_HOPS)
-			goto drop;
+			goto bad;
 		if (!ib_get_smp_direction(smp)) {
 			if (hp == 0 || hp > hc)
-				goto drop;
+				goto bad;
 			smp->return_path[hp] = in->num;
 			if (hp < hc) {
 				u8 next = smp->initial_path[hp + 1];
 
 				if (next == 0 || next > nports)
-					goto drop;
+					goto bad;
 				smp->hop_ptr = hp + 1;
 				out = &sw->ports[next];
 			} else {
@@ -618,10 +660,10 @@ void sib_switch_smp(struct sib_fabric *fab, struct sib_port *in,
 			u8 back;
 
 			if (hp < 2 || hp > hc)
-				goto drop;	/* an SM on the switch itself */
+				goto bad;	/* an SM on the switch itself */
 			back = smp->return_path[hp - 1];
 			if (back == 0 || back > nports)
-				goto drop;
+				goto bad;
 			smp->hop_ptr = hp - 1;
 			out = &sw->ports[back];
 		}
@@ -630,18 +672,22 @@ void sib_switch_smp(struct sib_fabric *fab, struct sib_port *in,
 	}
 
 	if (local) {
-		if (smp->method != IB_MGMT_METHOD_GET &&
-		    smp->method != IB_MGMT_METHOD_SET)
-			goto drop;
+		u16 status = 0;
+		int pre = sma_precheck(smp, &status);
+
+		if (pre == SIB_MAD_DROP)
+			goto bad;
 		if (!mkey_ok(&sw->ports[0], smp))
 			goto drop;
-		sma(&sw->node, in, smp, &ev);
-		smp->method = IB_MGMT_METHOD_GET_RESP;
+		if (pre == SIB_MAD_OK)
+			sma(&sw->node, in, smp, &ev);
+		else
+			smp->status = cpu_to_be16(status);
+		sma_respond(fab, smp);
 		pkt->src_qpn = 0;
 		pkt->dst_qpn = 0;
 		pkt->sqp = NULL;
 		if (dr) {
-			smp->status |= IB_SMP_DIRECTION;
 			/* C14-13:1: step back to the port it came in on */
 			smp->hop_ptr--;
 			out = &sw->ports[smp->return_path[smp->hop_ptr]];
@@ -664,10 +710,60 @@ void sib_switch_smp(struct sib_fabric *fab, struct sib_port *in,
 	spin_unlock_irqrestore(&fab->lock, flags);
 	ev_raise(&ev);
 	return;
+bad:
+	fab->mad_dropped++;
 drop:
 	sw->dropped++;
 	spin_unlock_irqrestore(&fab->lock, flags);
 	ev_raise(&ev);
+	kfree(pkt);
+}
+
+/*
+ * A LID-routed GMP (QP1) for the switch's own LID.  The switch's management
+ * port has no class agent (no PMA yet): a Get or Set is answered as ib_mad
+ * answers one no agent takes, GetResp with "unsupported method/attribute";
+ * anything else, or a MAD with a bad base version or Q_Key, is dropped and
+ * counted.  Called from the wire only; takes ownership of pkt.
+ */
+void sib_switch_gmp(struct sib_fabric *fab, struct sib_port *in,
+		    struct sib_pkt *pkt)
+{
+	struct sib_switch *sw = in->node->sw;
+	struct ib_mad_hdr *mh = (struct ib_mad_hdr *)pkt->data;
+	unsigned long flags;
+	u16 dlid;
+	u8 op;
+
+	spin_lock_irqsave(&fab->lock, flags);
+	if (pkt->len < sizeof(struct ib_mad) || pkt->qkey != IB_QP1_QKEY ||
+	    mh->base_version != IB_MGMT_BASE_VERSION ||
+	    mh->mgmt_class == IB_MGMT_CLASS_SUBN_LID_ROUTED ||
+	    mh->mgmt_class == IB_MGMT_CLASS_SUBN_DIRECTED_ROUTE ||
+	    (mh->method != IB_MGMT_METHOD_GET &&
+	     mh->method != IB_MGMT_METHOD_SET))
+		goto bad;
+	mh->method = IB_MGMT_METHOD_GET_RESP;
+	mh->status = cpu_to_be16(IB_MGMT_MAD_STATUS_UNSUPPORTED_METHOD_ATTRIB);
+	fab->mad_rejected++;
+	dlid = pkt->slid;
+	op = dlid < SIB_LFT_CAP && dlid <= sw->lft_top ? sw->lft[dlid] : 0xff;
+	if (op == 0 || op > sw->node.nports)
+		goto drop;
+	pkt->dst_qpn = pkt->src_qpn;
+	pkt->src_qpn = 1;
+	pkt->dlid = dlid;
+	pkt->slid = sw->ports[0].lid;
+	pkt->has_grh = false;
+	pkt->sqp = NULL;
+	sib_wire_send(fab, &sw->ports[op], pkt);
+	spin_unlock_irqrestore(&fab->lock, flags);
+	return;
+bad:
+	fab->mad_dropped++;
+drop:
+	sw->dropped++;
+	spin_unlock_irqrestore(&fab->lock, flags);
 	kfree(pkt);
 }
 

@@ -286,6 +286,10 @@ static void switch_rx(struct sib_fabric *fab, struct sib_port *in,
 			sib_switch_smp(fab, in, pkt);
 			return;
 		}
+		if (!pkt->vl15 && pkt->dst_qpn == 1 && !pkt->rc) {
+			sib_switch_gmp(fab, in, pkt);
+			return;
+		}
 		spin_lock_irqsave(&fab->lock, flags);
 		goto drop;
 	}
