@@ -108,9 +108,9 @@
 #define ST_VALUE	0x001c
 #define ST_DIR		0x8000
 
-#define PKEY_BLOCKS	4	/* softib: 128 entries */
-#define LFT_BLOCKS	16	/* 1024 LIDs */
-#define MFT_BLOCKS	8	/* 256 MLIDs */
+#define PKEY_BLOCKS	4	/* 128 entries (softib.h SIB_HCA_PKEYS) */
+#define LFT_BLOCKS	16	/* 1024 LIDs (softib.h SIB_LFT_CAP) */
+#define MFT_BLOCKS	32	/* 1024 MLIDs (softib.h SIB_MFT_CAP) */
 
 enum route { R_DR, R_LID, R_GMP };
 static const char *const route_name[] = { "dr", "lid", "gmp" };
@@ -774,7 +774,7 @@ static void malformed(struct stats *st)
 		     NULL, st);
 		both(t, SET, A_LFT, LFT_BLOCKS, "set-lft-block-16", W_STATUS,
 		     na, junk, st);
-		both(t, GET, A_MFT, MFT_BLOCKS, "mft-block-8", W_STATUS, na,
+		both(t, GET, A_MFT, MFT_BLOCKS, "mft-block-32", W_STATUS, na,
 		     NULL, st);
 		both(t, GET, A_MFT, 1u << 28, "mft-position-1", W_STATUS, na,
 		     NULL, st);
