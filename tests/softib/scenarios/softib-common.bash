@@ -21,7 +21,7 @@
 # SIB_DEBUG=1 (ours only) turns the driver's debug messages on.
 # sib_iperf WHAT: iperf3 TCP h1 -> h0 for 10 s, the figure logged (false without iperf3).
 
-SIB_KO=$LAB_REPO/build/$LAB_KVER/softib/softib.ko
+SIB_KO=${SOFTIB_KO:-$LAB_REPO/build/$LAB_KVER/softib/softib.ko} # SOFTIB_KO: tests/selftests
 SIB_OSM=/tmp/osm
 SIB_HCAS=3
 SIB_OSM_PID=
