@@ -5,10 +5,11 @@
 # on the soft fabric); a control that fails as expected is "ok"; a failing scenario
 # is "not ok"; a two-guest scenario is "ok ... # SKIP" with its reason; an unknown name
 # is "not ok"; the program exits 1 when anything failed and 4 (SKIP) when everything
-# skipped.
+# skipped. ("kselftest: no": the suite leaves this scenario out of its own list.)
 # guests: 1
 # timeout: 300
 # ipoib: no
+# kselftest: no
 #
 #   +----------------------------------------------------------+
 #   | a   rxe0 on eth0 (set up by the lab)                      |

@@ -11,7 +11,8 @@
 # Which scenarios: tests/softib/scenarios/softib-ours-*.sh (one guest, network
 # namespaces as hosts) and tests/scenarios/*.sh with "# guests: 1" (one soft-RoCE
 # device); two-guest scenarios are listed as SKIP (they need tests/lab/run).
-# Scenarios expected to pass come first, controls ("# expect: fail") last.
+# Scenarios expected to pass come first, controls ("# expect: fail") last. A scenario
+# with "# kselftest: no" in its header is left out.
 #
 # Environment:
 #   SELFTESTS="NAME|FILE ..."  run only these (a scenario name, or a scenario file
@@ -50,7 +51,7 @@ if ! . "$KSFT_DIR/kselftest/ktap_helpers.sh" 2>/dev/null; then
 	echo "1..0 # SKIP no $KSFT_DIR/kselftest/ktap_helpers.sh (tests/drivers-net/prepare.sh)"
 	exit 4
 fi
-# shellcheck source=../lab/verdict.sh
+# shellcheck source-path=SCRIPTDIR source=../lab/verdict.sh
 . "$REPO/tests/lab/verdict.sh"
 
 diag() { sed 's/\r$//; s/^/# /'; } # a KTAP diagnostic block (stdin)
@@ -94,7 +95,8 @@ order() {
 all=()
 for o in 0 1 2; do
 	for f in "$REPO"/tests/softib/scenarios/softib-ours-*.sh "$REPO"/tests/scenarios/*.sh; do
-		[[ -f $f && $(order "$f") == "$o" ]] && all+=("$f")
+		# "# kselftest: no": not in the suite (selftests-ktap, which runs the suite)
+		[[ -f $f && $(meta "$f" kselftest yes) != no && $(order "$f") == "$o" ]] && all+=("$f")
 	done
 done
 FILES=()
