@@ -85,20 +85,35 @@ bounded() {
 	wait "$pid"
 }
 
-# order: 0 expected to pass, 1 controls, 2 controls that wedge the kernel (a hung task)
-order() {
-	local e
-	[[ $(meta "$1" expect pass) == fail ]] || { echo 0; return; }
-	e=$(meta "$1" expect-reason '')
-	[[ $e == *"blocked for more than"* ]] && echo 2 || echo 1
-}
-all=()
-for o in 0 1 2; do
-	for f in "$REPO"/tests/softib/scenarios/softib-ours-*.sh "$REPO"/tests/scenarios/*.sh; do
+# The default list, in order: scenarios expected to pass, then controls, then controls
+# that wedge the kernel (a hung task). One awk reads every header (a process per file
+# and key costs minutes under emulation).
+default_list() {
+	local f expect reason ks
+	local -a by_order=() scan
+	mapfile -t scan < <(awk -v OFS='\037' '
+		function done() { if (f != "") print f, e, r, k }
+		FNR == 1 { done(); f = FILENAME; e = "pass"; r = ""; k = "yes" }
+		!/^#/ { nextfile }
+		{ l = $0; sub(/^#[ \t]*/, "", l); v = l; sub(/^[^:]*:[ \t]*/, "", v); sub(/[ \t]+$/, "", v) }
+		index(l, "expect:") == 1 { e = v }
+		index(l, "expect-reason:") == 1 { r = v }
+		index(l, "kselftest:") == 1 { k = v }
+		END { done() }' "$@")
+	for f in "${scan[@]}"; do
+		IFS=$'\037' read -r f expect reason ks <<<"$f"
 		# "# kselftest: no": not in the suite (selftests-ktap, which runs the suite)
-		[[ -f $f && $(meta "$f" kselftest yes) != no && $(order "$f") == "$o" ]] && all+=("$f")
+		[[ $ks == no ]] && continue
+		if [[ $expect != fail ]]; then
+			by_order[0]+="$f"$'\n'
+		elif [[ $reason == *"blocked for more than"* ]]; then
+			by_order[2]+="$f"$'\n'
+		else
+			by_order[1]+="$f"$'\n'
+		fi
 	done
-done
+	printf '%s' "${by_order[0]:-}" "${by_order[1]:-}" "${by_order[2]:-}"
+}
 FILES=()
 if [[ -n ${SELFTESTS:-} ]]; then
 	for w in $SELFTESTS; do
@@ -106,12 +121,14 @@ if [[ -n ${SELFTESTS:-} ]]; then
 		if [[ -f $w ]]; then
 			f=$(realpath "$w")
 		else
-			for c in "${all[@]}"; do [[ $(basename "$c" .sh) == "${w%.sh}" ]] && f=$c; done
+			for c in "$REPO/tests/softib/scenarios/${w%.sh}.sh" "$REPO/tests/scenarios/${w%.sh}.sh"; do
+				[[ -f $c ]] && f=$c
+			done
 		fi
 		FILES+=("${f:-missing:$w}")
 	done
 else
-	FILES=("${all[@]}")
+	mapfile -t FILES < <(default_list "$REPO"/tests/softib/scenarios/softib-ours-*.sh "$REPO"/tests/scenarios/*.sh)
 fi
 ktap_set_plan "${#FILES[@]}"
 
@@ -157,11 +174,23 @@ unload() {
 	return 1
 }
 
-# why_skip FILE NAME: print why this machine cannot run the scenario (nothing: it can)
+# headers FILE: H_GUESTS, H_TIMEOUT, H_EXPECT, H_REASON, H_IPOIB from FILE's header
+# (meta's defaults; one awk for all, as each process counts under emulation)
+headers() {
+	IFS=$'\037' read -r H_GUESTS H_TIMEOUT H_EXPECT H_REASON H_IPOIB < <(awk -v OFS='\037' '
+		BEGIN { v["guests"] = 1; v["timeout"] = 300; v["expect"] = "pass"; v["ipoib"] = "yes" }
+		!/^#/ { exit }
+		{ l = $0; sub(/^#[ \t]*/, "", l); k = l; sub(/:.*/, "", k); x = l; sub(/^[^:]*:[ \t]*/, "", x)
+		  sub(/[ \t]+$/, "", x)
+		  if (index(l, k ":") == 1 && !(k in seen) && x != "") { v[k] = x; seen[k] = 1 } }
+		END { print v["guests"], v["timeout"], v["expect"], v["expect-reason"], v["ipoib"] }' "$1")
+}
+
+# why_skip FILE NAME (after headers FILE): print why this machine cannot run the scenario (nothing: it can)
 why_skip() {
 	local f=$1 n=$2
-	[[ $(meta "$f" guests 1) == 2 ]] && { echo "$TWO_HOSTS"; return; }
-	if [[ $(meta "$f" ipoib yes) == yes || $n == softib-ours-* ]] || grep -q 'LAB_MODULE' "$f"; then
+	[[ $H_GUESTS == 2 ]] && { echo "$TWO_HOSTS"; return; }
+	if [[ $H_IPOIB == yes || $n == softib-ours-* ]] || grep -q 'LAB_MODULE' "$f"; then
 		[[ -f $LAB_MODULE ]] || { echo "no module $LAB_MODULE (make KVER=$KVER BUILD_DIR=build/$KVER, or IPOIB_KO=)"; return; }
 	fi
 	if [[ $n == softib-* ]]; then
@@ -194,14 +223,12 @@ run_scenario() {
 		VERDICT=skip REASON="the kernel is wedged since $WEDGED"
 		return
 	fi
+	headers "$file"
+	timeout=$H_TIMEOUT expect=$H_EXPECT expect_reason=$H_REASON ipoib=$H_IPOIB
 	REASON=$(why_skip "$file" "$name")
 	[[ -n $REASON ]] && { VERDICT=skip; return; }
-	timeout=$(meta "$file" timeout 300)
-	expect=$(meta "$file" expect pass)
-	expect_reason=$(meta "$file" expect-reason '')
-	ipoib=$(meta "$file" ipoib yes)
-	if ! [[ $timeout =~ ^[0-9]+$ && $expect =~ ^(pass|fail)$ && $ipoib =~ ^(yes|no)$ ]]; then
-		REASON="bad header (timeout=$timeout expect=$expect ipoib=$ipoib)"
+	if ! [[ $H_GUESTS =~ ^[12]$ && $timeout =~ ^[0-9]+$ && $expect =~ ^(pass|fail)$ && $ipoib =~ ^(yes|no)$ ]]; then
+		REASON="bad header (guests=$H_GUESTS timeout=$timeout expect=$expect ipoib=$ipoib)"
 		return
 	fi
 	# the lab's budget: the scaled timeout less a tenth (there is no boot to pay for here)
