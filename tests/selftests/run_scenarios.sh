@@ -186,7 +186,8 @@ headers() {
 		END { print v["guests"], v["timeout"], v["expect"], v["expect-reason"], v["ipoib"] }' "$1")
 }
 
-# why_skip FILE NAME (after headers FILE): print why this machine cannot run the scenario (nothing: it can)
+# why_skip FILE NAME (after headers FILE): print why this machine cannot run the
+# scenario (nothing: it can)
 why_skip() {
 	local f=$1 n=$2
 	[[ $H_GUESTS == 2 ]] && { echo "$TWO_HOSTS"; return; }
