@@ -89,9 +89,9 @@ bounded() {
 # that wedge the kernel (a hung task). One awk reads every header (a process per file
 # and key costs minutes under emulation).
 default_list() {
-	local f expect reason ks
+	local f expect reason ks out
 	local -a by_order=() scan
-	mapfile -t scan < <(awk -v OFS='\037' '
+	out=$(awk -v OFS='\037' '
 		function done() { if (f != "") print f, e, r, k }
 		FNR == 1 { done(); f = FILENAME; e = "pass"; r = ""; k = "yes" }
 		!/^#/ { nextfile }
@@ -100,6 +100,7 @@ default_list() {
 		index(l, "expect-reason:") == 1 { r = v }
 		index(l, "kselftest:") == 1 { k = v }
 		END { done() }' "$@")
+	mapfile -t scan <<<"$out"
 	for f in "${scan[@]}"; do
 		IFS=$'\037' read -r f expect reason ks <<<"$f"
 		# "# kselftest: no": not in the suite (selftests-ktap, which runs the suite)
@@ -128,7 +129,8 @@ if [[ -n ${SELFTESTS:-} ]]; then
 		FILES+=("${f:-missing:$w}")
 	done
 else
-	mapfile -t FILES < <(default_list "$REPO"/tests/softib/scenarios/softib-ours-*.sh "$REPO"/tests/scenarios/*.sh)
+	list=$(default_list "$REPO"/tests/softib/scenarios/softib-ours-*.sh "$REPO"/tests/scenarios/*.sh)
+	mapfile -t FILES <<<"$list"
 fi
 ktap_set_plan "${#FILES[@]}"
 
@@ -175,15 +177,18 @@ unload() {
 }
 
 # headers FILE: H_GUESTS, H_TIMEOUT, H_EXPECT, H_REASON, H_IPOIB from FILE's header
-# (meta's defaults; one awk for all, as each process counts under emulation)
+# (meta's defaults; one awk for all, as each process counts under emulation). No
+# process substitution here: the lab's guest, like other minimal VMs, has no /dev/fd.
 headers() {
-	IFS=$'\037' read -r H_GUESTS H_TIMEOUT H_EXPECT H_REASON H_IPOIB < <(awk -v OFS='\037' '
+	local out
+	out=$(awk -v OFS='\037' '
 		BEGIN { v["guests"] = 1; v["timeout"] = 300; v["expect"] = "pass"; v["ipoib"] = "yes" }
 		!/^#/ { exit }
 		{ l = $0; sub(/^#[ \t]*/, "", l); k = l; sub(/:.*/, "", k); x = l; sub(/^[^:]*:[ \t]*/, "", x)
 		  sub(/[ \t]+$/, "", x)
 		  if (index(l, k ":") == 1 && !(k in seen) && x != "") { v[k] = x; seen[k] = 1 } }
 		END { print v["guests"], v["timeout"], v["expect"], v["expect-reason"], v["ipoib"] }' "$1")
+	IFS=$'\037' read -r H_GUESTS H_TIMEOUT H_EXPECT H_REASON H_IPOIB <<<"$out"
 }
 
 # why_skip FILE NAME (after headers FILE): print why this machine cannot run the
@@ -213,7 +218,8 @@ VERDICT='' REASON=''
 # run_scenario FILE: set VERDICT (pass|fail|skip) and REASON, with diagnostics on stdout
 run_scenario() {
 	local file=$1 name id dir timeout expect expect_reason ipoib budget start rc hit=''
-	local -a reasons=() ns_before
+	local -a reasons=()
+	local ns_before
 	name=$(basename "$file" .sh)
 	VERDICT=fail REASON=
 	if [[ $file == missing:* ]]; then
@@ -244,7 +250,7 @@ run_scenario() {
 		return
 	fi
 	REASON=
-	mapfile -t ns_before < <(ip netns list | awk '{ print $1 }')
+	ns_before=$(ip netns list | awk '{ print $1 }')
 	id="$name [selftests $RUN_ID]"
 	echo "<4>LAB: scenario $id begins" >/dev/kmsg
 	export LAB_SCENARIO=$name LAB_SHARED=$dir
@@ -272,7 +278,7 @@ run_scenario() {
 	fi
 	echo "# $name: ended ($rc) after $((SECONDS - start))s"
 	for n in $(ip netns list | awk '{ print $1 }'); do
-		[[ " ${ns_before[*]} " == *" $n "* ]] || ip netns del "$n" 2>/dev/null
+		grep -qxF -- "$n" <<<"$ns_before" || ip netns del "$n" 2>/dev/null
 	done
 	dmesg >"$dir/a.dmesg" 2>&1
 
