@@ -7,7 +7,7 @@
 #                           (anywhere if MARKER is empty), as "PATTERN<TAB>LINE"
 #   BAD_PATTERNS            the fixed strings scan_log looks for (tests/lab/bad-patterns)
 
-mapfile -t BAD_PATTERNS < <(grep -v -e '^#' -e '^$' "$(dirname "${BASH_SOURCE[0]}")/bad-patterns")
+mapfile -t BAD_PATTERNS <<<"$(grep -v -e "^#" -e "^$" "$(dirname "${BASH_SOURCE[0]}")/bad-patterns")" # (no /dev/fd in a minimal VM)
 ((${#BAD_PATTERNS[@]})) || { echo "verdict.sh: no patterns in tests/lab/bad-patterns" >&2; exit 2; }
 
 meta() {
