@@ -11,7 +11,9 @@
 #                         and the patch are unchanged
 #
 # Only what the three tests use is extracted: the drivers/net tests and their
-# Python library, the net library, the ynl library and the netlink specs. The
+# Python library, the net library, the ynl library and the netlink specs; and the
+# kselftest runner machinery (tools/testing/selftests/lib.mk and kselftest/:
+# runner.sh, ktap_helpers.sh, prefix.pl) that tests/selftests/Makefile includes. The
 # tests run "in tree" (KSRC is the extracted root), with NETIF and the endpoint
 # given in the environment (see tests/softib/scenarios/softib-ours-drvnet.sh).
 set -euo pipefail
@@ -34,10 +36,13 @@ paths=(
 	"$top/tools/testing/selftests/net/lib/py"
 	"$top/tools/net/ynl/lib"
 	"$top/Documentation/netlink/specs"
+	"$top/tools/testing/selftests/lib.mk"
+	"$top/tools/testing/selftests/kselftest"
 )
 key="$(stat -c '%n %s %Y' "$tarball") $(sha256sum <"$here/rt_link-ipoib.patch")"
 tests=$out/$top/tools/testing/selftests/drivers/net
-if [[ -f $out/.key && $(<"$out/.key") == "$key" && -f $tests/stats.py ]]; then
+if [[ -f $out/.key && $(<"$out/.key") == "$key" && -f $tests/stats.py &&
+	-f $out/$top/tools/testing/selftests/lib.mk ]]; then
 	echo "$tests"
 	exit 0
 fi

@@ -27,7 +27,7 @@
 #   the peer (IB_IF, MY_IB_IP, PEER_IB_IP... below); see there.
 # sib_host_pair CMD...: sib_host 0 1 CMD and sib_host 1 0 CMD at once.
 
-SIB_KO=$LAB_REPO/build/$LAB_KVER/softib/softib.ko
+SIB_KO=${SOFTIB_KO:-$LAB_REPO/build/$LAB_KVER/softib/softib.ko} # SOFTIB_KO: tests/selftests
 SIB_OSM=/tmp/osm
 SIB_HCAS=3
 SIB_OSM_PID=
