@@ -22,6 +22,7 @@
 # SIB_DEBUG=1 (ours only) turns the driver's debug messages on.
 # SIB_OSM_ARGS (an array, set before sib_subnet_up): more opensm arguments.
 # sib_iperf WHAT: iperf3 TCP h1 -> h0 for 10 s, the figure logged (false without iperf3).
+# sib_iperf_bg: iperf3 TCP h1 -> h0 for 60 s in the background, PIDs into pids.
 # sib_host N PEER CMD...: run CMD in a bash inside host N's namespace that has lib.sh's
 #   helpers and the scenario's functions, with host N as "this node" and host PEER as
 #   the peer (IB_IF, MY_IB_IP, PEER_IB_IP... below); see there.
@@ -238,6 +239,18 @@ sib_iperf() {
 	log "iperf3 TCP h1 -> h0 $1(10 s, $(nproc) vCPUs):"
 	grep -E 'sender|receiver' <<<"$out" | sed 's/^/    /'
 	return 0
+}
+
+# sib_iperf_bg: iperf3 TCP h1 -> h0 for 60 s in the background (nothing without
+# iperf3 in the guest); the server's and the client's PIDs are appended to the
+# caller's pids array (ip netns exec directly: $! is the command itself)
+sib_iperf_bg() {
+	command -v iperf3 >/dev/null || return 0
+	ip netns exec h0 iperf3 -s -1 -B "$(sib_hip 0)" >/tmp/iperf-s.out 2>&1 &
+	pids+=($!)
+	wait_for 10 sib_in 0 sh -c "ss -ltn | grep -q ':5201 '"
+	ip netns exec h1 iperf3 -c "$(sib_hip 0)" -t 60 >/tmp/iperf-c.out 2>&1 &
+	pids+=($!)
 }
 
 # sib_ping_all: every host pings every other over IPv4 and IPv6 (first answer

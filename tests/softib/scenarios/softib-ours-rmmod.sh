@@ -70,13 +70,7 @@ ip netns exec h0 ping -q -f -W 1 "$(sib_hip 1)" >/tmp/ping-rc.out 2>&1 &
 pids=($!)
 ip netns exec h1 ping -q -f -W 1 "$(cip 0)" >/tmp/ping-ud.out 2>&1 &
 pids+=($!)
-if command -v iperf3 >/dev/null; then
-	ip netns exec h0 iperf3 -s -1 -B "$(sib_hip 0)" >/tmp/iperf-s.out 2>&1 &
-	pids+=($!)
-	wait_for 10 sib_in 0 sh -c "ss -ltn | grep -q ':5201 '"
-	ip netns exec h1 iperf3 -c "$(sib_hip 0)" -t 60 >/tmp/iperf-c.out 2>&1 &
-	pids+=($!)
-fi
+sib_iperf_bg
 r1=$(rx 1 "${SIB_IF[1]}") c0=$(rx 0 "$(cif 0)") q0=$(rc 0 rx)
 wait_for 30 rx_moved 1 "${SIB_IF[1]}" "$r1"
 wait_for 30 rx_moved 0 "$(cif 0)" "$c0"

@@ -33,13 +33,7 @@ wait_for 30 sib_ping 0 "$(sib_hip6 2)"
 ip netns exec h0 ping -q -i 0.01 -W 1 "$(sib_hip 2)" >/tmp/ping.out 2>&1 &
 ping_pid=$!
 pids=("$ping_pid")
-if command -v iperf3 >/dev/null; then
-	ip netns exec h0 iperf3 -s -1 -B "$(sib_hip 0)" >/tmp/iperf-s.out 2>&1 &
-	pids+=($!)
-	wait_for 10 sib_in 0 sh -c "ss -ltn | grep -q ':5201 '"
-	ip netns exec h1 iperf3 -c "$(sib_hip 0)" -t 60 >/tmp/iperf-c.out 2>&1 &
-	pids+=($!)
-fi
+sib_iperf_bg
 # traffic flows: h2 receives the flood, h0 the TCP stream (iperf3 may first wait
 # for the guest's random pool)
 rx() { sib_in "$1" cat "/sys/class/net/${SIB_IF[$1]}/statistics/rx_packets"; }
