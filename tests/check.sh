@@ -78,12 +78,13 @@ for k in "${KERNELS[@]}"; do
 	step "cmprobe build W=1 [$k]" no_warnings make -C "$REPO/tests/cmprobe" KVER="$k" &&
 		step "cmprobe sparse [$k]" no_warnings make -C "$REPO/tests/cmprobe" KVER="$k" sparse
 	# (e) one line per scenario; runner self-tests ("# once: yes") on the first kernel only
-	# The simulated subnet's scenarios are all one-guest: two run at a time
-	# (one vCPU each), which costs the 2-CPU host less than one after another.
+	# One-guest scenarios (the simulated subnet's, and soft-RoCE's single-host ones)
+	# run two at a time (one vCPU each), which costs the 2-CPU host less than one
+	# after another; two-guest ones one at a time, before them.
 	run=() sib=()
 	for f in "${FILES[@]}"; do
 		[[ $k != "${KERNELS[0]}" ]] && grep -qx '# once: yes' "$f" && continue
-		if [[ $f == "$REPO"/tests/softib/scenarios/* ]]; then
+		if [[ $f == "$REPO"/tests/softib/scenarios/* ]] || grep -qx '# guests: 1' "$f"; then
 			sib+=("$f")
 		else
 			run+=("$f")

@@ -4,7 +4,7 @@
  * ib_umad, and check every answer (lab tool for softib's SMAs).
  *
  *   mad_fuzz [-d /dev/infiniband/umadN] [-m malformed|random|all] [-n COUNT]
- *            [-s SEED] [-t TIMEOUT_MS] [-v]
+ *            [-T SECONDS] [-s SEED] [-t TIMEOUT_MS] [-v]
  *
  * It speaks the kernel's ib_user_mad ABI directly (no libibumad): one send-only
  * agent on QP0 and one on QP1, every request sent with a response timeout, so
@@ -26,7 +26,9 @@
  *    the same seed and subnet give the same stream). A Set is only ever made
  *    with an attribute or modifier every node must reject, so the stream
  *    changes nothing in the subnet (Gets only read). The SM's own node gets
- *    no SMInfo, Trap, Report or TrapRepress (those go to opensm).
+ *    no SMInfo, Trap, Report or TrapRepress (those go to opensm). With
+ *    -T SECONDS the stream goes on until it has lasted that long, and has
+ *    sent at least COUNT.
  * -m all (default): both.
  *
  * An answer must be a GetResp with the request's TID, class, versions,
@@ -48,6 +50,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <arpa/inet.h>
 #include <sys/ioctl.h>
@@ -1154,11 +1157,21 @@ static void random_gmp(struct req *r, int t)
 		expect(r, W_STATUS, ST_ATTR);
 }
 
-static void random_stream(unsigned long count, struct stats *st)
+static double now_s(void)
 {
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void random_stream(unsigned long count, unsigned long seconds,
+			  struct stats *st)
+{
+	double end = now_s() + (double)seconds;
 	unsigned long i;
 
-	for (i = 0; i < count; i++) {
+	for (i = 0; i < count || now_s() < end; i++) {
 		struct req *r = new_req();
 		int t = (int)rnd_below(ntg);
 
@@ -1191,18 +1204,19 @@ static uint32_t register_agent(int qpn)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: mad_fuzz [-d /dev/infiniband/umadN] [-m malformed|random|all] [-n COUNT] [-s SEED] [-t TIMEOUT_MS] [-v]\n");
+	fprintf(stderr, "usage: mad_fuzz [-d /dev/infiniband/umadN] [-m malformed|random|all] [-n COUNT] [-T SECONDS] [-s SEED] [-t TIMEOUT_MS] [-v]\n");
 	exit(2);
 }
 
 int main(int argc, char **argv)
 {
 	const char *dev = "/dev/infiniband/umad0", *mode = "all";
-	unsigned long count = 2000, seed = 1;
+	unsigned long count = 2000, seconds = 0, seed = 1;
+	double t0;
 	struct stats fixed = { 0 }, random = { 0 };
 	int c;
 
-	while ((c = getopt(argc, argv, "d:m:n:s:t:v")) != -1) {
+	while ((c = getopt(argc, argv, "d:m:n:T:s:t:v")) != -1) {
 		switch (c) {
 		case 'd':
 			dev = optarg;
@@ -1212,6 +1226,9 @@ int main(int argc, char **argv)
 			break;
 		case 'n':
 			count = strtoul(optarg, NULL, 0);
+			break;
+		case 'T':
+			seconds = strtoul(optarg, NULL, 0);
 			break;
 		case 's':
 			seed = strtoul(optarg, NULL, 0);
@@ -1248,9 +1265,11 @@ int main(int argc, char **argv)
 	if (strcmp(mode, "malformed")) {
 		/* xorshift needs a non-zero state */
 		rng_state = 0x9e3779b97f4a7c15ULL ^ seed;
-		printf("seed %lu count %lu\n", seed, count);
-		random_stream(count, &random);
+		printf("seed %lu count %lu seconds %lu\n", seed, count, seconds);
+		t0 = now_s();
+		random_stream(count, seconds, &random);
 		print_stats("random", &random);
+		printf("random: %.1f s\n", now_s() - t0);
 	}
 	if (reports > MAX_REPORTS)
 		printf("(%lu more unexpected answers not shown)\n",

@@ -1,5 +1,5 @@
 # Bad input for softib's subnet management agents: mad_fuzz (tests/tools) sends, from
-# softib0 port 1 through ib_umad, a fixed list of malformed MADs and a few thousand
+# softib0 port 1 through ib_umad, a fixed list of malformed MADs and, for a minute,
 # seeded random ones to every node (directed route and LID routed SMPs on QP0, GMPs on
 # QP1) and checks every answer (status, TID, direction bit) or its absence. Then
 # nothing may have changed: every port ACTIVE with the same LID, PortInfo, P_Key tables
@@ -24,7 +24,8 @@
 . "$LAB_REPO/tests/softib/scenarios/softib-common.bash"
 
 FUZZ=$LAB_REPO/build/tools/mad_fuzz
-RANDOM_COUNT=3000
+RANDOM_COUNT=3000 # at least this many,
+RANDOM_SECONDS=60 # and for at least this long
 SEED=20261203
 DBG=/sys/kernel/debug/softib
 
@@ -100,12 +101,19 @@ log "malformed list: $(sib_since "$t0") s"
 
 t0=$(date +%s.%N)
 rc=0
-"$FUZZ" -d "$umad" -m random -n "$RANDOM_COUNT" -s "$SEED" >/tmp/random.log 2>&1 || rc=$?
+"$FUZZ" -d "$umad" -m random -n "$RANDOM_COUNT" -T "$RANDOM_SECONDS" -s "$SEED" \
+	>/tmp/random.log 2>&1 || rc=$?
 sed 's/^/    /' /tmp/random.log
 ((rc == 0)) || fail "mad_fuzz -m random -s $SEED: status $rc"
-grep -q "^random: sent $RANDOM_COUNT .* unexpected 0$" /tmp/random.log ||
-	fail "mad_fuzz -m random did not send $RANDOM_COUNT MADs cleanly"
-log "$RANDOM_COUNT random MADs (seed $SEED): $(sib_since "$t0") s"
+sent=$(awk '/^random: sent .* unexpected 0$/ { print $3 }' /tmp/random.log)
+if ! [[ $sent =~ ^[0-9]+$ ]] || ((sent < RANDOM_COUNT)); then
+	fail "mad_fuzz -m random did not send $RANDOM_COUNT or more MADs cleanly"
+fi
+secs=$(awk '/^random: [0-9.]+ s$/ { print int($2) }' /tmp/random.log)
+if ! [[ $secs =~ ^[0-9]+$ ]] || ((secs < RANDOM_SECONDS)); then
+	fail "mad_fuzz -m random ran ${secs:-?} s, not $RANDOM_SECONDS"
+fi
+log "$sent random MADs (seed $SEED) in $(sib_since "$t0") s"
 
 rej1=$(mad_counter rejected) drop1=$(mad_counter dropped)
 log "after: softib mad rejected $rej1 (+$((rej1 - rej0))) dropped $drop1 (+$((drop1 - drop0)))"
