@@ -481,7 +481,9 @@ bool ipoib_cm_drained(struct ipoib_dev_priv *priv)
  * Destroy the connections on @batch (unpublished and shut).  After the
  * QPs are gone, a grace period lets completion handlers that found a
  * connection in priv->cm.qps finish with it; what never completed is
- * then freed here.
+ * then freed here.  synchronize_net(): an expedited grace period when
+ * the caller holds rtnl (the interface going down), a normal one from
+ * the dead task.
  */
 static void ipoib_cm_destroy_batch(struct ipoib_dev_priv *priv,
 				   struct list_head *batch, bool resend)
@@ -501,7 +503,7 @@ static void ipoib_cm_destroy_batch(struct ipoib_dev_priv *priv,
 			ib_destroy_qp(conn->qp);
 		}
 	}
-	synchronize_rcu();
+	synchronize_net();
 
 	list_for_each_entry_safe(conn, tmp, batch, list) {
 		list_del(&conn->list);
@@ -1424,7 +1426,12 @@ void ipoib_cm_dev_stop(struct ipoib_dev_priv *priv)
 	/* killing queued the dead task again; we do its job here */
 	cancel_work_sync(&cm->dead_task);
 
-	synchronize_rcu();
+	/*
+	 * rtnl is held: expedited, as unregistering a netdev does.  A normal
+	 * grace period here, and two more in the reap and the batch, made a
+	 * child's down 2-3 times slower than the in-tree driver's.
+	 */
+	synchronize_net();
 	list_for_each_entry(conn, &cm->dead_list, list)
 		if (!test_and_set_bit(IPOIB_CM_SHUT, &conn->flags))
 			ipoib_cm_shut(priv, conn);

@@ -54,7 +54,9 @@ void ipoib_ah_release(struct kref *ref)
  * Destroy dead address handles whose sends have all completed.  Senders
  * use an AH inside an RCU read section and record last_send there, so one
  * grace period after an AH was unlinked its last_send is final.  With @all
- * the send queue is known to be empty (the QP is drained).
+ * the send queue is known to be empty (the QP is drained).  The grace
+ * period is synchronize_net()'s: expedited under rtnl (the interface going
+ * down), normal from the reap task.
  */
 void ipoib_reap_dead_ahs(struct ipoib_dev_priv *priv, bool all)
 {
@@ -68,7 +70,7 @@ void ipoib_reap_dead_ahs(struct ipoib_dev_priv *priv, bool all)
 	if (list_empty(&batch))
 		return;
 
-	synchronize_rcu();
+	synchronize_net();
 
 	list_for_each_entry_safe(ah, tmp, &batch, list) {
 		if (!all &&
