@@ -43,6 +43,7 @@ need_lab_packages
 
 # Scenarios left out of the default set here (still run when named), and why.
 skip dkms-modprobe "tests the host's DKMS install under /lib/modules/<release>; the debug kernel's modules are private (build/debug-kernel/root)"
+skip softib-cm "the in-tree ib_ipoib in connected mode; the debug kernel's is built without it (no CONFIG_INFINIBAND_IPOIB_CM)"
 for f in "$REPO"/tests/softib/scenarios/*.sh; do
 	grep -qx '# once: yes' "$f" &&
 		skip "$(basename "$f" .sh)" "the fabric with Debian's in-tree ib_ipoib (a reference; the debug kernel's own has no connected mode)"

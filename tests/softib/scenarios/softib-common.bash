@@ -212,6 +212,15 @@ sib_ipoib_hosts() {
 	done
 }
 
+# sib_ipoib_ifs N: the IPoIB interfaces (type 32) in host N's namespace, one a line.
+# (Other kernels put their own devices in every namespace: the debug kernel's
+# built-in SIT driver adds sit0.)
+sib_ipoib_ifs() {
+	# shellcheck disable=SC2016 # expanded by that sh
+	sib_in "$1" sh -c 'for n in /sys/class/net/*; do
+		[ "$(cat "$n/type" 2>/dev/null)" = 32 ] && echo "${n##*/}"; done; true'
+}
+
 # sib_carrier N: host N's interface has its carrier
 sib_carrier() { [[ $(sib_in "$1" cat "/sys/class/net/${SIB_IF[$1]}/carrier") == 1 ]]; }
 # sib_carrier_changes N: how often host N's interface lost or regained its carrier

@@ -114,7 +114,7 @@ log "hot-remove of softib1 took $(sib_since "$t0") s"
 [[ $(cat "$SLOT") == 0 ]] || fail "slot1 still reads $(cat "$SLOT")"
 [[ ! -e /sys/class/infiniband/softib1 ]] || fail "softib1 still registered"
 [[ ! -e /sys/kernel/debug/softib/softib1 ]] || fail "softib1's debugfs directory survived"
-left=$(sib_in 1 ls /sys/class/net | grep -vx lo || true)
+left=$(sib_ipoib_ifs 1)
 [[ -z $left ]] || fail "h1 still has interfaces: $left"
 for i in 0 2; do [[ -e /sys/class/infiniband/softib$i ]] || fail "softib$i went too"; done
 # the switch port went down: a fresh discovery and opensm's subnet lose the CA

@@ -272,8 +272,8 @@ log "rmmod ib_ipoib with live connections: $(sib_since "$t0") s"
 stop_live_load
 [[ ! -e /sys/module/ib_ipoib ]] || fail "module still loaded"
 for i in 0 1; do
-	! sib_in "$i" ls /sys/class/net | grep -vqx lo ||
-		fail "an interface of h$i survived rmmod: $(sib_in "$i" ls /sys/class/net)"
+	[[ -z $(sib_ipoib_ifs "$i") ]] ||
+		fail "an IPoIB interface of h$i survived rmmod: $(sib_ipoib_ifs "$i")"
 done
 hosts_up sysfs netlink
 pair_traffic reload
@@ -286,8 +286,8 @@ log "rmmod softib with live connections: $(sib_since "$t0") s"
 stop_live_load
 [[ -d /sys/module/ib_ipoib ]] || fail "ib_ipoib went with softib"
 for i in 0 1; do
-	! sib_in "$i" ls /sys/class/net | grep -vqx lo ||
-		fail "an interface of h$i survived device removal: $(sib_in "$i" ls /sys/class/net)"
+	[[ -z $(sib_ipoib_ifs "$i") ]] ||
+		fail "an IPoIB interface of h$i survived device removal: $(sib_ipoib_ifs "$i")"
 done
 # its port gone, opensm may ignore SIGTERM (sib_opensm_stop would wait 10 s for it)
 kill -KILL "$SIB_OSM_PID"

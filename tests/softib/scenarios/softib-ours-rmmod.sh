@@ -91,7 +91,7 @@ wait "$mpid" || fail "rmmod ib_ipoib failed"
 log "rmmod ib_ipoib took $(sib_since "$t0") s"
 [[ ! -e /sys/module/ib_ipoib ]] || fail "ib_ipoib still loaded"
 for i in 0 1; do
-	left=$(sib_in "$i" ls /sys/class/net | grep -vx lo || true)
+	left=$(sib_ipoib_ifs "$i")
 	[[ -z $left ]] || fail "h$i still has interfaces: $left"
 done
 for p in "${pids[@]}"; do
