@@ -102,7 +102,13 @@ wait_for 30 h0_dlid "$NEW_LID"
 log "h0's path to h1: DLID $NEW_LID (old $old gone)"
 ev=$(dmesg | grep -Ei "${SIB_IF[1]}.*(event LID change|Event 11 )" | tail -n 1) || true
 log "h1's driver on the event: ${ev:-(nothing logged)}"
-[[ $SIB_DRIVER != ours || -n $ev ]] || fail "our driver logged no LID change event on ${SIB_IF[1]}"
+if [[ $SIB_DRIVER == ours && -z $ev ]]; then
+	# our event line is a netdev_dbg(): without dynamic debug (the debug kernel) it
+	# is compiled out, and the recovery above is all there is to check
+	[[ ! -e /sys/kernel/debug/dynamic_debug/control ]] ||
+		fail "our driver logged no LID change event on ${SIB_IF[1]}"
+	log "no dynamic debug in this kernel: our driver's event line cannot be logged"
+fi
 [[ ! -w $dbg ]] || echo 0 >"$dbg"
 
 # connected mode after the change: ib_cm connects h0 and h1 over path records
