@@ -21,9 +21,7 @@
 # shellcheck source=tests/softib/scenarios/softib-common.bash
 . "$LAB_REPO/tests/softib/scenarios/softib-common.bash"
 
-# rc N FIELD: softibN's RC counter FIELD (rx, rnr, lost)
-rc() { awk -v f="$2" '$1 == f { print $2 }' "/sys/kernel/debug/softib/softib$1/rc"; }
-rc_log() { log "RC counters: softib0 $(rc 0 rx)/$(rc 0 rnr)/$(rc 0 lost), softib1 $(rc 1 rx)/$(rc 1 rnr)/$(rc 1 lost) (rx/rnr/lost)"; }
+rc_log() { log "RC counters: softib0 $(sib_rc 0 rx)/$(sib_rc 0 rnr)/$(sib_rc 0 lost), softib1 $(sib_rc 1 rx)/$(sib_rc 1 rnr)/$(sib_rc 1 lost) (rx/rnr/lost)"; }
 
 # mode N [MODE]: host N's IPoIB mode, or set it
 mode() {
@@ -52,7 +50,7 @@ for i in 0 1; do wait_for 30 sib_carrier "$i"; done
 sib_ping_pair 0 1
 pings 0 "$(sib_hip 1)"
 rc_log
-(($(rc 0 rx) == 0 && $(rc 1 rx) == 0)) || fail "RC messages in datagram mode"
+(($(sib_rc 0 rx) == 0 && $(sib_rc 1 rx) == 0)) || fail "RC messages in datagram mode"
 
 for i in 0 1; do
 	check mode "$i" connected
@@ -71,13 +69,13 @@ for a in "$(sib_hip 0)" "$(sib_hip6 0)"; do pings 1 "$a"; done
 pings 0 "$(sib_hip 1)" 60000
 pings 1 "$(sib_hip6 0)" 60000
 rc_log
-r0=$(rc 0 rx) r1=$(rc 1 rx)
+r0=$(sib_rc 0 rx) r1=$(sib_rc 1 rx)
 ((r0 >= 60 && r1 >= 60)) || fail "pings in connected mode did not go over RC (rx $r0, $r1)"
 
 if sib_iperf "over RC, connected mode, MTU 65520 "; then
 	rc_log
-	(($(rc 0 rx) - r0 >= 1000)) ||
-		fail "iperf3 did not go over RC: softib0 accepted $(($(rc 0 rx) - r0)) RC messages"
+	(($(sib_rc 0 rx) - r0 >= 1000)) ||
+		fail "iperf3 did not go over RC: softib0 accepted $(($(sib_rc 0 rx) - r0)) RC messages"
 else
 	log "no iperf3 in the guest: no figure, no RC bulk check"
 fi
@@ -96,10 +94,10 @@ sib_ping_pair 0 1
 wait "$bgping" || true
 log "ping during the switch: $(grep 'packets transmitted' "$SIB_OSM/bgping.txt")"
 grep -Eq ' [1-9][0-9]* received' "$SIB_OSM/bgping.txt" || fail "no echo answered during the switch back"
-r0=$(rc 0 rx) r1=$(rc 1 rx)
+r0=$(sib_rc 0 rx) r1=$(sib_rc 1 rx)
 for a in "$(sib_hip 1)" "$(sib_hip6 1)"; do pings 0 "$a"; done
 rc_log
-(($(rc 0 rx) == r0 && $(rc 1 rx) == r1)) || fail "RC messages after going back to datagram mode"
+(($(sib_rc 0 rx) == r0 && $(sib_rc 1 rx) == r1)) || fail "RC messages after going back to datagram mode"
 
 # teardown (sib_teardown's steps), rmmod timed: if it takes more than 3 s, its
 # kernel stack is shown (where ib_core or a client waits)

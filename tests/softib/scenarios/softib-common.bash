@@ -212,6 +212,10 @@ sib_ipoib_hosts() {
 	done
 }
 
+# sib_rc N FIELD: softibN's RC counter FIELD (rx, rnr, lost, retry, rnr_retry,
+# retry_exc; debugfs softib/softibN/rc, read in the initial namespace)
+sib_rc() { awk -v f="$2" '$1 == f { print $2 }' "/sys/kernel/debug/softib/softib$1/rc"; }
+
 # sib_ipoib_ifs N: the IPoIB interfaces (type 32) in host N's namespace, one a line.
 # (Other kernels put their own devices in every namespace: the debug kernel's
 # built-in SIT driver adds sit0.)

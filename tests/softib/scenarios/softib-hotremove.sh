@@ -42,10 +42,9 @@ SLOT=/sys/kernel/debug/softib/slot1/present
 cip() { echo "198.18.4.$(($1 + 1))"; }
 cif() { echo "${SIB_IF[$1]}.8001"; }
 child_carrier() { [[ $(sib_in "$1" cat "/sys/class/net/$(cif "$1")/carrier") == 1 ]]; }
-rc() { awk -v f="$2" '$1 == f { print $2 }' "/sys/kernel/debug/softib/softib$1/rc"; }
 rx() { sib_in "$1" cat "/sys/class/net/$2/statistics/rx_packets"; }
 rx_moved() { (($(rx "$1" "$2") > $3 + 200)); }
-rc_moved() { (($(rc "$1" rx) > $2 + 200)); }
+rc_moved() { (($(sib_rc "$1" rx) > $2 + 200)); }
 cas() { ibnetdiscover 2>/dev/null | grep -c '^Ca' || true; }
 cas_are() { [[ $(cas) == "$1" ]]; }
 # connected mode for the parents: ours only (the in-tree driver's CM teardown race)
@@ -93,11 +92,11 @@ pids=($!)
 ip netns exec h1 ping -q -i 0.01 -W 1 "$(cip 0)" >/tmp/ping-ud.out 2>&1 &
 pids+=($!)
 sib_iperf_bg
-r0=$(rx 0 "${SIB_IF[0]}") c0=$(rx 0 "$(cif 0)") q0=$(rc 0 rx)
+r0=$(rx 0 "${SIB_IF[0]}") c0=$(rx 0 "$(cif 0)") q0=$(sib_rc 0 rx)
 wait_for 30 rx_moved 0 "${SIB_IF[0]}" "$r0"
 wait_for 30 rx_moved 0 "$(cif 0)" "$c0"
 ((!CM)) || wait_for 30 rc_moved 0 "$q0"
-log "traffic flows: h0 rx $(rx 0 "${SIB_IF[0]}") (parent), $(rx 0 "$(cif 0)") (child), softib0 RC rx $(rc 0 rx)"
+log "traffic flows: h0 rx $(rx 0 "${SIB_IF[0]}") (parent), $(rx 0 "$(cif 0)") (child), softib0 RC rx $(sib_rc 0 rx)"
 
 u=$(sib_ups)
 kmsg "hot-removing softib1 under traffic"
@@ -149,20 +148,20 @@ check sib_in 1 ip -6 addr add "$(sib_hip6 1)/64" dev "${SIB_IF[1]}" nodad
 wait_for 30 sib_carrier 1
 connect 1
 wait_for 30 child_carrier 1
-q1=$(rc 1 rx)
+q1=$(sib_rc 1 rx)
 sib_ping_pair 0 1
 wait_for 30 sib_ping 1 "$(cip 0)"
 wait_for 30 sib_ping 0 "$(cip 1)"
 # h0's connection to the old softib1 (old QPN) must fail and give way to a new one:
 # polled (meanwhile what fits a datagram goes over UD: once the first echoes did)
-rc_again() { sib_ping 0 "$(sib_hip 1)" && (($(rc 1 rx) > q1)); }
+rc_again() { sib_ping 0 "$(sib_hip 1)" && (($(sib_rc 1 rx) > q1)); }
 if ((CM)); then
 	t0=$(date +%s.%N)
 	wait_for 30 rc_again
 	log "h0 -> h1 over RC again $(sib_since "$t0") s after the first pings"
 fi
 wait_for 30 cas_are 3
-log "h1 back: pings over the parent (softib1 RC rx $(rc 1 rx)) and 0x8001, 3 CAs"
+log "h1 back: pings over the parent (softib1 RC rx $(sib_rc 1 rx)) and 0x8001, 3 CAs"
 
 # an idle HCA out, and the module unloads with its slot empty
 check sh -c "echo 0 >/sys/kernel/debug/softib/slot2/present"

@@ -113,12 +113,11 @@ fi
 
 # connected mode after the change: ib_cm connects h0 and h1 over path records
 # with the new DLID; softib1 counts the RC messages it accepted
-rc_rx() { awk '$1 == "rx" { print $2 }' "/sys/kernel/debug/softib/softib$1/rc"; }
-r1=$(rc_rx 1)
+r1=$(sib_rc 1 rx)
 for i in 0 1; do check sib_in "$i" sh -c "echo connected >/sys/class/net/${SIB_IF[i]}/mode"; done
 sib_ping_pair 0 1
 check sib_in 0 ping -q -c 10 -i 0.05 -W 2 "$(sib_hip 1)"
-log "connected mode: h0 <-> h1 ping, softib1 accepted $(($(rc_rx 1) - r1)) RC messages"
-(($(rc_rx 1) - r1 >= 10)) || fail "connected-mode pings to h1 did not go over RC"
+log "connected mode: h0 <-> h1 ping, softib1 accepted $(($(sib_rc 1 rx) - r1)) RC messages"
+(($(sib_rc 1 rx) - r1 >= 10)) || fail "connected-mode pings to h1 did not go over RC"
 for i in 0 1; do check sib_in "$i" sh -c "echo datagram >/sys/class/net/${SIB_IF[i]}/mode"; done
 sib_teardown

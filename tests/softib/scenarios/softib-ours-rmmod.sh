@@ -25,7 +25,6 @@ SIB_DRIVER=ours
 cip() { echo "198.18.4.$(($1 + 1))"; }
 cif() { echo "${SIB_IF[$1]}.8001"; }
 child_carrier() { [[ $(sib_in "$1" cat "/sys/class/net/$(cif "$1")/carrier") == 1 ]]; }
-rc() { awk -v f="$2" '$1 == f { print $2 }' "/sys/kernel/debug/softib/softib$1/rc"; }
 rx() { sib_in "$1" cat "/sys/class/net/$2/statistics/rx_packets"; }
 rx_moved() { (($(rx "$1" "$2") > $3 + 500)); }
 # connect N: host N's parent to connected mode, its child 0x8001 made and addressed
@@ -49,13 +48,13 @@ hosts_up() {
 	connect 1
 	wait_for 30 child_carrier 0
 	wait_for 30 child_carrier 1
-	q=$(rc 0 rx)
+	q=$(sib_rc 0 rx)
 	sib_ping_pair 0 1
 	wait_for 30 sib_ping 0 "$(cip 1)"
 	wait_for 30 sib_ping 1 "$(cip 0)"
 	for i in "$(sib_hip 1)" "$(sib_hip6 1)" "$(cip 1)"; do pings 0 "$i"; done
 	for i in "$(sib_hip 0)" "$(sib_hip6 0)" "$(cip 0)"; do pings 1 "$i"; done
-	(($(rc 0 rx) > q + 20)) || fail "h1 -> h0 did not go over RC (softib0 RC rx $q -> $(rc 0 rx))"
+	(($(sib_rc 0 rx) > q + 20)) || fail "h1 -> h0 did not go over RC (softib0 RC rx $q -> $(sib_rc 0 rx))"
 	log "h0 <-> h1 over RC (IPv4, IPv6) and over partition 0x8001: 20 echoes each, none lost"
 }
 
@@ -71,12 +70,12 @@ pids=($!)
 ip netns exec h1 ping -q -f -W 1 "$(cip 0)" >/tmp/ping-ud.out 2>&1 &
 pids+=($!)
 sib_iperf_bg
-r1=$(rx 1 "${SIB_IF[1]}") c0=$(rx 0 "$(cif 0)") q0=$(rc 0 rx)
+r1=$(rx 1 "${SIB_IF[1]}") c0=$(rx 0 "$(cif 0)") q0=$(sib_rc 0 rx)
 wait_for 30 rx_moved 1 "${SIB_IF[1]}" "$r1"
 wait_for 30 rx_moved 0 "$(cif 0)" "$c0"
 # (iperf3 may first wait for the guest's random pool)
 ! command -v iperf3 >/dev/null || wait_for 60 rx_moved 0 "${SIB_IF[0]}" "$(rx 0 "${SIB_IF[0]}")"
-log "traffic flows: h1 rx $(rx 1 "${SIB_IF[1]}") (RC), h0 rx $(rx 0 "$(cif 0)") (child), softib0 RC rx $q0 -> $(rc 0 rx)"
+log "traffic flows: h1 rx $(rx 1 "${SIB_IF[1]}") (RC), h0 rx $(rx 0 "$(cif 0)") (child), softib0 RC rx $q0 -> $(sib_rc 0 rx)"
 
 kmsg "rmmod ib_ipoib under traffic"
 t0=$(date +%s.%N)

@@ -24,17 +24,15 @@ SIB_DRIVER=ours
 KNOB=/sys/kernel/debug/ipoib/fault/post_recv
 FAULTS=1000000 # the knob's bound: more than the run can take; cleared by hand
 
-# rc N FIELD: softibN's RC counter FIELD (rx, rnr, lost, retry, rnr_retry, retry_exc)
-rc() { awk -v f="$2" '$1 == f { print $2 }' "/sys/kernel/debug/softib/softib$1/rc"; }
 rc_log() {
 	local f line=
-	for f in rx rnr retry rnr_retry retry_exc; do line+=" $f $(rc 0 "$f")/$(rc 1 "$f")"; done
+	for f in rx rnr retry rnr_retry retry_exc; do line+=" $f $(sib_rc 0 "$f")/$(sib_rc 1 "$f")"; done
 	log "RC counters (softib0/softib1):$line"
 }
 # stat N NAME: host N's ethtool -S counter NAME
 stat() { sib_in "$1" ethtool -S "${SIB_IF[$1]}" | awk -v k="$2:" '$1 == k { print $2 }'; }
 injected() { awk '{ print $5 }' "$KNOB"; }
-rnr_given() { (($(rc 0 rnr) > rnr0)); }
+rnr_given() { (($(sib_rc 0 rnr) > rnr0)); }
 refilled() { (($(stat 0 rx_refilled) > refilled0)); }
 
 sib_subnet_up 2
@@ -48,10 +46,10 @@ sib_ping_pair 0 1
 # the connection both ways, in use
 wait_for 30 sib_in 1 ping -c 1 -W 2 -s 60000 "$(sib_hip 0)"
 rc_log
-(($(rc 0 rx) > 0)) || fail "no RC message reached softib0 in connected mode"
+(($(sib_rc 0 rx) > 0)) || fail "no RC message reached softib0 in connected mode"
 conns=$(stat 1 cm_tx_conns) failed=$(stat 1 cm_tx_connect_failed)
 log "h1: $conns connected-mode connections, $failed failed attempts"
-rnr0=$(rc 0 rnr) retry1=$(rc 1 rnr_retry) exc1=$(rc 1 retry_exc) lost0=$(rc 0 lost)
+rnr0=$(sib_rc 0 rnr) retry1=$(sib_rc 1 rnr_retry) exc1=$(sib_rc 1 retry_exc) lost0=$(sib_rc 0 lost)
 refilled0=$(stat 0 rx_refilled)
 
 # Every receive post of h0 fails from now on (both its UD ring and its SRQ: nothing
@@ -75,11 +73,11 @@ wait "$ping_pid" || true
 log "h1 -> h0, echoes of 60000 bytes meanwhile: $(grep -E 'transmitted' /tmp/rnr-ping.out)"
 rc_log
 
-(($(rc 1 rnr_retry) > retry1)) || fail "softib1 never sent again after an RNR NAK"
-(($(rc 1 retry_exc) == exc1)) ||
-	fail "an RC send ran out of retries ($((exc1)) -> $(rc 1 retry_exc)): the connection was lost"
-(($(rc 0 lost) == lost0)) || fail "softib0 dropped RC messages ($lost0 -> $(rc 0 lost))"
-log "softib0: $(($(rc 0 rnr) - rnr0)) RNR NAKs; softib1: $(($(rc 1 rnr_retry) - retry1)) resends after one"
+(($(sib_rc 1 rnr_retry) > retry1)) || fail "softib1 never sent again after an RNR NAK"
+(($(sib_rc 1 retry_exc) == exc1)) ||
+	fail "an RC send ran out of retries ($((exc1)) -> $(sib_rc 1 retry_exc)): the connection was lost"
+(($(sib_rc 0 lost) == lost0)) || fail "softib0 dropped RC messages ($lost0 -> $(sib_rc 0 lost))"
+log "softib0: $(($(sib_rc 0 rnr) - rnr0)) RNR NAKs; softib1: $(($(sib_rc 1 rnr_retry) - retry1)) resends after one"
 
 # the empty slots are posted again, and the same connection carries the echoes
 poll 30 refilled || {
@@ -87,10 +85,10 @@ poll 30 refilled || {
 	fail "h0 never posted its empty receive slots again (rx_refilled $refilled0)"
 }
 log "h0: rx_refilled $refilled0 -> $(stat 0 rx_refilled)"
-rx0=$(rc 0 rx)
+rx0=$(sib_rc 0 rx)
 out=$(sib_in 1 ping -q -c 20 -i 0.05 -W 2 -s 60000 "$(sib_hip 0)" 2>&1) || true
 grep -q ' 0% packet loss' <<<"$out" || fail "h1 -> h0 after the faults lost echoes: $out"
-(($(rc 0 rx) - rx0 >= 20)) || fail "the echoes after the faults did not go over RC"
+(($(sib_rc 0 rx) - rx0 >= 20)) || fail "the echoes after the faults did not go over RC"
 [[ $(stat 1 cm_tx_connect_failed) == "$failed" ]] ||
 	fail "h1 had failed connection attempts: $failed -> $(stat 1 cm_tx_connect_failed)"
 log "after the faults: 20 echoes of 60000 bytes over RC, $(stat 1 cm_tx_conns) connections on h1"
