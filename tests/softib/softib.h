@@ -252,6 +252,12 @@ struct sib_pkt {
 	unsigned long due;		/* jiffies, while parked */
 	struct list_head sq_node;	/* in sqp->sq (fab->lock) */
 	bool held;			/* back from a port's delayq */
+	/*
+	 * A UD multicast send the sending HCA still owes its own QPs (wire_one
+	 * replicates it once, before the cable); local marks that copy.
+	 */
+	bool loop;
+	bool local;
 	ktime_t held_until;		/* while on a delayq */
 	u32 len;
 	u8 data[];

@@ -1203,6 +1203,8 @@ static int post_one_send(struct sib_qp *qp, const struct ib_send_wr *wr)
 		pkt->has_imm = true;
 		pkt->imm = be32_to_cpu(wr->ex.imm_data);
 	}
+	pkt->loop = qp->ibqp.qp_type == IB_QPT_UD &&
+		    pkt->dlid >= SIB_MLID_BASE && pkt->dlid != SIB_LID_PERMISSIVE;
 	pkt->sqp = qp;
 	pkt->wr_id = wr->wr_id;
 	pkt->signaled = qp->sig_all || (wr->send_flags & IB_SEND_SIGNALED);

@@ -441,7 +441,8 @@ static void hca_rx(struct sib_fabric *fab, struct sib_port *port,
 	pkey_index[n++] = qp->pkey_index;
 
 deliver:
-	port->rcv_pkts++;
+	if (!pkt->local)
+		port->rcv_pkts++;
 	spin_unlock_irqrestore(&fab->lock, flags);
 	/*
 	 * The QPs stay valid without the lock: destroy_qp unhooks a QP under
@@ -457,9 +458,37 @@ deliver:
 	kfree(pkt);
 	return;
 drop:
-	port->rcv_errors++;
+	if (!pkt->local)
+		port->rcv_errors++;
 	spin_unlock_irqrestore(&fab->lock, flags);
 	kfree(pkt);
+}
+
+/*
+ * Wire work, no lock held: an HCA replicates a multicast send to its own QPs
+ * attached to the group on the sending port, the sender's included (as an
+ * HCA without multicast loopback blocking does), before the packet takes the
+ * cable: the switch never sends it back out of the port it came in by, so
+ * this is the only way two interfaces on one port hear each other.  The copy
+ * crosses no cable: no loss, no delay, no port counters.
+ */
+static void mcast_loopback(struct sib_fabric *fab, struct sib_pkt *pkt)
+{
+	struct sib_port *port = pkt->from;
+	struct sib_pkt *copy;
+	unsigned long flags;
+	bool active;
+
+	spin_lock_irqsave(&fab->lock, flags);
+	active = port->state == IB_PORT_ACTIVE;
+	spin_unlock_irqrestore(&fab->lock, flags);
+	if (!active)
+		return;
+	copy = kmemdup(pkt, struct_size(pkt, data, pkt->len), GFP_KERNEL);
+	if (!copy)
+		return;
+	copy->local = true;
+	hca_rx(fab, port, copy);
 }
 
 static void complete_send(struct sib_pkt *pkt)
@@ -625,6 +654,10 @@ static void wire_one(struct sib_fabric *fab, struct sib_pkt *pkt)
 	}
 	if (pkt->sqp && !pkt->rc)
 		complete_send(pkt);
+	if (pkt->loop) {
+		pkt->loop = false;
+		mcast_loopback(fab, pkt);
+	}
 
 	spin_lock_irqsave(&fab->lock, flags);
 	/* a packet back from a delay crosses now, whatever becomes of it */
