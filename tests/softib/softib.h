@@ -186,6 +186,14 @@ struct sib_fabric {
 	struct work_struct wire_work;
 	struct list_head wire;		/* sib_pkt in flight */
 	struct list_head flushq;	/* sib_qp to flush into their CQs */
+	/*
+	 * UD sends whose completion the sender is owed, through sib_pkt.sq_node.
+	 * The wire takes these before anything else: a UD send completes once
+	 * its HCA took it, not after every packet queued ahead of it on the
+	 * one wire (a real port schedules its QPs' sends; ib_mad's retries and
+	 * cancellation assume a send CQE is not long behind the send).
+	 */
+	struct list_head txdone;
 	u64 wire_taken;			/* items the wire took off its lists */
 	/* of those, finished: the wire work writes, sib_wire_sync() reads */
 	u64 wire_done;
@@ -250,7 +258,8 @@ struct sib_pkt {
 	bool rnr;			/* parked for an RNR NAK, not a loss */
 	u8 rnr_timer;			/* the responder's min_rnr_timer */
 	unsigned long due;		/* jiffies, while parked */
-	struct list_head sq_node;	/* in sqp->sq (fab->lock) */
+	/* RC: in sqp->sq; UD: in fab->txdone until completed (fab->lock) */
+	struct list_head sq_node;
 	bool held;			/* back from a port's delayq */
 	/*
 	 * A UD multicast send the sending HCA still owes its own QPs (wire_one

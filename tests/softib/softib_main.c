@@ -101,6 +101,7 @@ static struct sib_fabric *fabric_alloc(void)
 	spin_lock_init(&fab->lock);
 	INIT_LIST_HEAD(&fab->wire);
 	INIT_LIST_HEAD(&fab->flushq);
+	INIT_LIST_HEAD(&fab->txdone);
 	INIT_WORK(&fab->wire_work, sib_wire_work);
 	INIT_LIST_HEAD(&fab->parked);
 	INIT_DELAYED_WORK(&fab->retry_work, sib_retry_work);
@@ -287,6 +288,7 @@ static void fabric_stop(struct sib_fabric *fab)
 	flush_work(&fab->wire_work);
 	cancel_delayed_work_sync(&fab->retry_work);
 	WARN_ON(!list_empty(&fab->parked));
+	WARN_ON(!list_empty(&fab->txdone));
 }
 
 static int __init softib_init(void)

@@ -756,7 +756,7 @@ static int sib_destroy_qp(struct ib_qp *ibqp, struct ib_udata *udata)
 	struct sib_hca *hca = qp->hca;
 	struct sib_fabric *fab = hca_fab(hca);
 	struct sib_mcast *m, *tmp;
-	struct sib_pkt *pkt;
+	struct sib_pkt *pkt, *tmp_pkt;
 	unsigned long flags;
 
 	spin_lock_irqsave(&fab->lock, flags);
@@ -775,6 +775,12 @@ static int sib_destroy_qp(struct ib_qp *ibqp, struct ib_udata *udata)
 		qp->flush_queued = false;
 	}
 	/* its sends still on the wire go on, but complete to nobody */
+	list_for_each_entry_safe(pkt, tmp_pkt, &fab->txdone, sq_node) {
+		if (pkt->sqp == qp) {
+			list_del_init(&pkt->sq_node);
+			pkt->sqp = NULL;
+		}
+	}
 	list_for_each_entry(pkt, &fab->wire, list)
 		if (pkt->sqp == qp)
 			pkt->sqp = NULL;
@@ -1205,7 +1211,6 @@ static int post_one_send(struct sib_qp *qp, const struct ib_send_wr *wr)
 	}
 	pkt->loop = qp->ibqp.qp_type == IB_QPT_UD &&
 		    pkt->dlid >= SIB_MLID_BASE && pkt->dlid != SIB_LID_PERMISSIVE;
-	pkt->sqp = qp;
 	pkt->wr_id = wr->wr_id;
 	pkt->signaled = qp->sig_all || (wr->send_flags & IB_SEND_SIGNALED);
 	pkey_index = qp->ibqp.qp_type == IB_QPT_UD ? qp->pkey_index :
@@ -1221,6 +1226,10 @@ static int post_one_send(struct sib_qp *qp, const struct ib_send_wr *wr)
 			cpu_to_be64(hca->node.node_guid + port->num);
 	}
 	sib_wire_send(fab, port, pkt);
+	if (pkt->signaled) {
+		pkt->sqp = qp;
+		list_add_tail(&pkt->sq_node, &fab->txdone);
+	}
 	spin_unlock_irqrestore(&fab->lock, flags);
 	return 0;
 }

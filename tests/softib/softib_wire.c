@@ -491,10 +491,24 @@ static void mcast_loopback(struct sib_fabric *fab, struct sib_pkt *pkt)
 	hca_rx(fab, port, copy);
 }
 
-static void complete_send(struct sib_pkt *pkt)
+/*
+ * fab->lock held: take the oldest UD send owed a completion off fab->txdone
+ * and fill its work completion in; returns its QP (the wire pushes the
+ * completion without the lock: destroy_qp waits for that item), or NULL.
+ */
+static struct sib_qp *take_send_locked(struct sib_fabric *fab,
+				       struct ib_wc *wc)
 {
-	struct sib_qp *qp = pkt->sqp;
-	struct ib_wc wc = {
+	struct sib_pkt *pkt;
+	struct sib_qp *qp;
+
+	pkt = list_first_entry_or_null(&fab->txdone, struct sib_pkt, sq_node);
+	if (!pkt)
+		return NULL;
+	list_del_init(&pkt->sq_node);
+	qp = pkt->sqp;
+	pkt->sqp = NULL;
+	*wc = (struct ib_wc) {
 		.wr_id = pkt->wr_id,
 		.status = IB_WC_SUCCESS,
 		.opcode = IB_WC_SEND,
@@ -502,10 +516,7 @@ static void complete_send(struct sib_pkt *pkt)
 		.byte_len = pkt->len,
 		.port_num = qp->port,
 	};
-
-	pkt->sqp = NULL;
-	if (pkt->signaled)
-		sib_cq_push(to_cq(qp->ibqp.send_cq), &wc, false);
+	return qp;
 }
 
 /*
@@ -652,8 +663,8 @@ static void wire_one(struct sib_fabric *fab, struct sib_pkt *pkt)
 		rc_expired(fab, pkt);
 		return;
 	}
-	if (pkt->sqp && !pkt->rc)
-		complete_send(pkt);
+	/* a UD send completed before the wire took it (fab->txdone) */
+	WARN_ON_ONCE(pkt->sqp && !pkt->rc);
 	if (pkt->loop) {
 		pkt->loop = false;
 		mcast_loopback(fab, pkt);
@@ -702,26 +713,33 @@ void sib_wire_work(struct work_struct *work)
 	unsigned long flags;
 
 	for (;;) {
-		struct sib_pkt *pkt;
-		struct sib_qp *qp;
+		struct sib_pkt *pkt = NULL;
+		struct sib_qp *sqp, *qp = NULL;
+		struct ib_wc wc;
 
+		/* send completions first, then QP flushes, then the wire */
 		spin_lock_irqsave(&fab->lock, flags);
-		qp = list_first_entry_or_null(&fab->flushq, struct sib_qp,
-					      flush_node);
-		pkt = NULL;
-		if (qp) {
-			list_del_init(&qp->flush_node);
-			qp->flush_queued = false;
-		} else {
-			pkt = list_first_entry_or_null(&fab->wire,
-						       struct sib_pkt, list);
-			if (pkt)
-				list_del(&pkt->list);
+		sqp = take_send_locked(fab, &wc);
+		if (!sqp) {
+			qp = list_first_entry_or_null(&fab->flushq,
+						      struct sib_qp, flush_node);
+			if (qp) {
+				list_del_init(&qp->flush_node);
+				qp->flush_queued = false;
+			} else {
+				pkt = list_first_entry_or_null(&fab->wire,
+							       struct sib_pkt,
+							       list);
+				if (pkt)
+					list_del(&pkt->list);
+			}
 		}
-		if (qp || pkt)
+		if (sqp || qp || pkt)
 			fab->wire_taken++;
 		spin_unlock_irqrestore(&fab->lock, flags);
-		if (qp)
+		if (sqp)
+			sib_cq_push(to_cq(sqp->ibqp.send_cq), &wc, false);
+		else if (qp)
 			sib_qp_flush(qp);
 		else if (pkt)
 			wire_one(fab, pkt);
