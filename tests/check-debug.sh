@@ -133,6 +133,14 @@ if has_scenario hostile-input &&
 	count_fail "build: tests/tools/build-tools.sh (the hostile-input tools)" 20
 fi
 
+# The kernel's own selftest machinery (lib.mk, kselftest/ and drivers/net, from
+# linux-source-6.12), which selftests-ktap and softib-ours-drvnet use from the
+# read-only share: extracted on the host first, as check.sh does.
+if { has_scenario selftests-ktap || has_scenario softib-ours-drvnet; } &&
+	! "$REPO/tests/drivers-net/prepare.sh" >"$log" 2>&1; then
+	count_fail "build: tests/drivers-net/prepare.sh (the kernel's selftest machinery)" 20
+fi
+
 # The simulated InfiniBand subnet (tests/softib) and the rdma_cm probe (tests/cmprobe),
 # built against the debug tree, when their scenarios run.
 sib_built=1
