@@ -826,8 +826,14 @@ int ipoib_ib_up(struct ipoib_dev_priv *priv)
 		return 0;
 	}
 
-	/* the port MTU may have changed while we were down */
-	priv->mcast_mtu = ipoib_ud_mtu(priv->max_ib_mtu);
+	/*
+	 * The port MTU may have shrunk while we were down.  The broadcast
+	 * group's MTU stays the limit until the join tells us otherwise, as
+	 * in-tree: a mode switch meanwhile must not offer more than the group
+	 * carries.
+	 */
+	WRITE_ONCE(priv->mcast_mtu,
+		   min(priv->mcast_mtu, ipoib_ud_mtu(priv->max_ib_mtu)));
 	ipoib_update_max_mtu(priv);
 	priv->admin_mtu = min(priv->admin_mtu, dev->max_mtu);
 	if (dev->mtu > ipoib_mtu_limit(priv))
