@@ -185,6 +185,12 @@ struct sib_fabric {
 	struct workqueue_struct *wq;	/* ordered: the wire */
 	struct work_struct wire_work;
 	struct list_head wire;		/* sib_pkt in flight */
+	/*
+	 * VL15 (subnet management) packets in flight: moved before any of
+	 * wire, as VL arbitration sends VL15 ahead of every data VL.  Data
+	 * traffic then cannot time the SM's SMPs out.
+	 */
+	struct list_head wire_vl15;
 	struct list_head flushq;	/* sib_qp to flush into their CQs */
 	/*
 	 * UD sends whose completion the sender is owed, through sib_pkt.sq_node.

@@ -100,6 +100,7 @@ static struct sib_fabric *fabric_alloc(void)
 		return NULL;
 	spin_lock_init(&fab->lock);
 	INIT_LIST_HEAD(&fab->wire);
+	INIT_LIST_HEAD(&fab->wire_vl15);
 	INIT_LIST_HEAD(&fab->flushq);
 	INIT_LIST_HEAD(&fab->txdone);
 	INIT_WORK(&fab->wire_work, sib_wire_work);

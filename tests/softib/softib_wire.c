@@ -59,7 +59,7 @@ void sib_wire_send(struct sib_fabric *fab, struct sib_port *from,
 {
 	lockdep_assert_held(&fab->lock);
 	pkt->from = from;
-	list_add_tail(&pkt->list, &fab->wire);
+	list_add_tail(&pkt->list, pkt->vl15 ? &fab->wire_vl15 : &fab->wire);
 	queue_work(fab->wq, &fab->wire_work);
 }
 
@@ -75,6 +75,12 @@ void sib_wire_unhook_locked(struct sib_fabric *fab, struct sib_node *node,
 	struct sib_pkt *pkt, *tmp;
 
 	lockdep_assert_held(&fab->lock);
+	list_for_each_entry_safe(pkt, tmp, &fab->wire_vl15, list) {
+		if (pkt->from->node != node)
+			continue;
+		WARN_ON(pkt->sqp);
+		list_move_tail(&pkt->list, dead);
+	}
 	list_for_each_entry_safe(pkt, tmp, &fab->wire, list) {
 		if (pkt->from->node != node)
 			continue;
@@ -706,6 +712,20 @@ static void wire_one(struct sib_fabric *fab, struct sib_pkt *pkt)
 		hca_rx(fab, to, pkt);
 }
 
+/* fab->lock held: the next packet to move, VL15 first, or NULL. */
+static struct sib_pkt *take_pkt_locked(struct sib_fabric *fab)
+{
+	struct sib_pkt *pkt;
+
+	pkt = list_first_entry_or_null(&fab->wire_vl15, struct sib_pkt, list);
+	if (!pkt)
+		pkt = list_first_entry_or_null(&fab->wire, struct sib_pkt,
+					       list);
+	if (pkt)
+		list_del(&pkt->list);
+	return pkt;
+}
+
 void sib_wire_work(struct work_struct *work)
 {
 	struct sib_fabric *fab = container_of(work, struct sib_fabric,
@@ -717,7 +737,7 @@ void sib_wire_work(struct work_struct *work)
 		struct sib_qp *sqp, *qp = NULL;
 		struct ib_wc wc;
 
-		/* send completions first, then QP flushes, then the wire */
+		/* send completions, QP flushes, VL15, the data VL */
 		spin_lock_irqsave(&fab->lock, flags);
 		sqp = take_send_locked(fab, &wc);
 		if (!sqp) {
@@ -727,11 +747,7 @@ void sib_wire_work(struct work_struct *work)
 				list_del_init(&qp->flush_node);
 				qp->flush_queued = false;
 			} else {
-				pkt = list_first_entry_or_null(&fab->wire,
-							       struct sib_pkt,
-							       list);
-				if (pkt)
-					list_del(&pkt->list);
+				pkt = take_pkt_locked(fab);
 			}
 		}
 		if (sqp || qp || pkt)

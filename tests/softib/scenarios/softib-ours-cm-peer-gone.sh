@@ -10,7 +10,7 @@
 # back to 0 within 20 s of the error counting in tx_errors; the original waited 240 s,
 # which a driver that ignores the error passes too: the path ages out ~100 s later),
 # its pings time out without hanging, UDP sends do not block, 3000 more packets to the dead
-# peer leave the kernel's slab memory within a bound (below), and h0's interface
+# peer leave the kernel's slab memory within a bound (below; not asserted under KASAN), and h0's interface
 # still goes down, under load, and up again (no passive connection survives it).
 # guests: 1
 # timeout: 480
@@ -45,6 +45,9 @@ slab_kib() {
 	echo 2 >/proc/sys/vm/drop_caches
 	awk '$1 == "Slab:" { print $2 }' /proc/meminfo
 }
+
+# kasan_kernel: this kernel runs KernelAddressSanitizer (the debug tier's does)
+kasan_kernel() { dmesg | grep -q 'KernelAddressSanitizer initialized'; }
 
 # out_echos: ICMP echo requests this host has sent (Icmp OutEchos).
 out_echos() {
@@ -182,7 +185,15 @@ h0_survives() {
 	bound=$((1024 + (live > 0 ? live : 0)))
 	log "Slab $s2 -> $s3 KiB ($dead KiB) for 3000 packets to the dead peer; bound $bound KiB"
 	log "$(grep -E '^(MemFree|MemAvailable|Slab|SReclaimable|SUnreclaim):' /proc/meminfo | tr -s ' \n' ' ')"
-	((dead < bound)) || { log_counters; fail "slab grew by $dead KiB for 3000 packets to a dead peer (bound $bound KiB)"; }
+	if kasan_kernel; then
+		# Generic KASAN keeps freed objects in a quarantine (up to 1/32 of the memory)
+		# that Slab counts as allocated: there, Slab's growth measures the churn of
+		# the traffic, not what the driver keeps. The debug tier's kmemleak scan still
+		# runs after the scenario; Debian's kernels assert the bound.
+		log "slab bound NOT asserted on this kernel (KASAN's quarantine is in Slab)"
+	else
+		((dead < bound)) || { log_counters; fail "slab grew by $dead KiB for 3000 packets to a dead peer (bound $bound KiB)"; }
+	fi
 
 	# --- the interface down under load (pending sends to the dead peer), then up ---
 	ping -q -i 0.01 -W 1 "$PEER_IB_IP" >/dev/null 2>&1 &
