@@ -1,7 +1,9 @@
 # The debugfs link knob on the softib subnet, under Debian's in-tree ib_ipoib: pulling
 # softib1 port 1's cable takes both ends DOWN (PORT_ERR: h1's carrier goes), plugging
 # it back makes them train to INIT, opensm's next sweep brings them ACTIVE
-# (PORT_ACTIVE: the carrier comes back) and h0 and h1 ping each other again.
+# (PORT_ACTIVE: the carrier comes back) and h0 and h1 ping each other again. With our
+# driver, a third bounce: a switch to datagram mode while the broadcast rejoin fails
+# keeps the group's MTU.
 # guests: 1
 # timeout: 300
 # ipoib: no
@@ -59,5 +61,41 @@ for round in 1 2; do
 	sib_ping_pair 0 1
 	log "round $round: h0 and h1 ping each other again (IPv4, IPv6)"
 done
+
+# Our driver only (its fault knobs): after a link bounce the interface reopens and
+# rejoins its broadcast group; until that join succeeds the group's MTU (opensm's
+# 2048 here) stays the datagram limit, as in-tree keeps it across a reopen. A switch
+# from connected to datagram mode meanwhile must not offer the port's 4092: h1's next
+# four broadcast joins fail (ETIMEDOUT; retries after 1, 2, 4 and 8 s) while it
+# switches.
+if [[ $SIB_DRIVER == ours ]]; then
+	IF1=${SIB_IF[1]}
+	F=/sys/kernel/debug/ipoib/fault/mcast_join
+	mode1() { sib_in 1 sh -c "echo $1 >/sys/class/net/$IF1/mode"; }
+	mtu1() { sib_in 1 cat "/sys/class/net/$IF1/mtu"; }
+	joins_failed() { [[ $(cat "$F") =~ injected\ ([0-9]+) ]] && ((BASH_REMATCH[1] >= $1)); }
+	dgram=$(mtu1)
+	max=$(sib_in 1 ip -d link show "$IF1" | grep -o 'maxmtu [0-9]*')
+	max=${max#maxmtu }
+	((dgram < max)) || fail "datagram MTU $dgram is the port's ($max): nothing to tell apart"
+	check mode1 connected
+	check bash -c "echo '4 110 0 $IF1' >$F"
+	echo 0 >"$KNOB"
+	wait_for 10 state_is softib1 DOWN Polling
+	wait_for 20 no_carrier 1
+	echo 1 >"$KNOB"
+	wait_for 30 state_is softib1 ACTIVE LinkUp
+	wait_for 30 joins_failed 1
+	check mode1 datagram
+	m=$(mtu1)
+	log "h1 switched to datagram during its failing rejoin ($(tr '\n' ' ' <"$F")): MTU $m, carrier $(sib_in 1 cat "/sys/class/net/$IF1/carrier")"
+	((m <= dgram)) || fail "MTU $m in datagram mode before the broadcast join (group MTU $dgram)"
+	wait_for 60 sib_carrier 1
+	(($(mtu1) == dgram)) || fail "MTU $(mtu1) after the join, want $dgram"
+	sib_ping_pair 0 1
+	log "joined again: MTU $(mtu1), h0 and h1 ping each other"
+else
+	log "the mode switch during a failing rejoin is tested with our driver only (fault knobs)"
+fi
 
 sib_teardown
