@@ -446,10 +446,16 @@ struct ipoib_dev_priv {
 	struct work_struct mcast_restart_task;
 	struct work_struct carrier_on_task;
 	struct delayed_work reap_task;
-	/* reopen after a QP or CQ error event (ipoib_recover_work) */
+	/*
+	 * Reopen after a QP or CQ error event, or a send ring that stopped
+	 * moving (ipoib_recover_work).
+	 */
 	struct work_struct recover_task;
-	int recover_event;		/* enum ib_event_type that asked for it */
+	const char *recover_why;	/* what asked for it, a static string */
 	u64 recoveries;			/* reopens done, for ethtool -S */
+	/* the send ring at the last transmit timeout (the watchdog only) */
+	unsigned int tx_timeout_tail;
+	bool tx_timeout_pending;
 
 	/* IB event flushes, on the global ipoib_flush_wq */
 	struct work_struct flush_gid;
@@ -641,6 +647,7 @@ int ipoib_set_qkey(struct ipoib_dev_priv *priv, u32 qkey);
 int ipoib_ib_up(struct ipoib_dev_priv *priv);
 void ipoib_ib_down(struct ipoib_dev_priv *priv);
 int ipoib_force_error(struct ipoib_dev_priv *priv, const char *what);
+void ipoib_schedule_recovery(struct ipoib_dev_priv *priv, const char *why);
 
 /* ipoib_flush.c: IB events and flush tasks */
 void ipoib_flush_setup(struct ipoib_dev_priv *priv);

@@ -898,13 +898,23 @@ static void ipoib_recover_work(struct work_struct *work)
 	if (!ipoib_rtnl_lock_or_bail(priv))
 		return;
 	ipoib_warn(priv, "%s: reopening the interface\n",
-		   ib_event_msg(READ_ONCE(priv->recover_event)));
+		   READ_ONCE(priv->recover_why));
 	WRITE_ONCE(priv->recoveries, priv->recoveries + 1);
 	__ipoib_ib_down(priv, false);
 	ret = ipoib_ib_up(priv);
 	if (ret)
 		ipoib_warn(priv, "reopen failed: %d\n", ret);
 	rtnl_unlock();
+}
+
+/*
+ * Ask for a reopen from priv->wq (any context): @why, a static string,
+ * names the cause in the log line.
+ */
+void ipoib_schedule_recovery(struct ipoib_dev_priv *priv, const char *why)
+{
+	WRITE_ONCE(priv->recover_why, why);
+	queue_work(priv->wq, &priv->recover_task);
 }
 
 /*

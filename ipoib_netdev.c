@@ -183,12 +183,26 @@ static netdev_tx_t ipoib_start_xmit(struct sk_buff *skb,
 	return NETDEV_TX_OK;
 }
 
+/*
+ * The watchdog: the queue has been stopped for a while.  Completions may only
+ * be waiting for a poll, so poll.  If the UD send ring has not moved since
+ * the previous timeout either, the device lost them (rxe on 6.1 has been
+ * seen to): reopen, as in-tree does after a timeout.  Connected mode stops
+ * the queue for its own connections' rings; this ring is empty then, and
+ * those connections time out on their own.
+ */
 static void ipoib_tx_timeout(struct net_device *dev, unsigned int txqueue)
 {
 	struct ipoib_dev_priv *priv = ipoib_priv(dev);
+	unsigned int tail = READ_ONCE(priv->tx_tail);
+	unsigned int pending = READ_ONCE(priv->tx_head) - tail;
 
-	ipoib_warn(priv, "transmit timeout: %u sends outstanding\n",
-		   READ_ONCE(priv->tx_head) - READ_ONCE(priv->tx_tail));
+	ipoib_warn(priv, "transmit timeout: %u sends outstanding\n", pending);
+	if (pending && priv->tx_timeout_pending &&
+	    tail == priv->tx_timeout_tail)
+		ipoib_schedule_recovery(priv, "transmit timeout");
+	priv->tx_timeout_pending = pending;
+	priv->tx_timeout_tail = tail;
 	napi_schedule(&priv->send_napi);
 }
 

@@ -29,17 +29,10 @@ static void ipoib_send_cq_event(struct ib_cq *cq, void *ctx)
 
 /*
  * An error event on our QP or a CQ: the device stopped them and traffic
- * would stay stopped.  Reopen the interface from its own workqueue; the
- * handlers may run in interrupt context.  Events from a transport that a
- * ring resize already replaced are ignored.
+ * would stay stopped, so the interface is reopened (the handlers may run in
+ * interrupt context).  Events from a transport that a ring resize already
+ * replaced are ignored.
  */
-static void ipoib_schedule_recovery(struct ipoib_dev_priv *priv,
-				    enum ib_event_type event)
-{
-	WRITE_ONCE(priv->recover_event, event);
-	queue_work(priv->wq, &priv->recover_task);
-}
-
 static void ipoib_qp_event(struct ib_event *event, void *ctx)
 {
 	struct ipoib_dev_priv *priv = ctx;
@@ -49,7 +42,8 @@ static void ipoib_qp_event(struct ib_event *event, void *ctx)
 	case IB_EVENT_QP_REQ_ERR:
 	case IB_EVENT_QP_ACCESS_ERR:
 		if (event->element.qp == READ_ONCE(priv->qp))
-			ipoib_schedule_recovery(priv, event->event);
+			ipoib_schedule_recovery(priv,
+						ib_event_msg(event->event));
 		break;
 	default:
 		ipoib_dbg(priv, "QP event %s\n", ib_event_msg(event->event));
@@ -64,7 +58,7 @@ static void ipoib_cq_event(struct ib_event *event, void *ctx)
 
 	if (event->event == IB_EVENT_CQ_ERR &&
 	    (cq == READ_ONCE(priv->recv_cq) || cq == READ_ONCE(priv->send_cq)))
-		ipoib_schedule_recovery(priv, event->event);
+		ipoib_schedule_recovery(priv, ib_event_msg(event->event));
 }
 
 /* PD, CQs, a UD QP left in RESET, and the two rings. */
