@@ -157,10 +157,17 @@ static void ipoib_mcast_kick(struct ipoib_dev_priv *priv, unsigned long delay)
 	spin_unlock_irqrestore(&priv->lock, flags);
 }
 
+/*
+ * The data path is up (an open, or a reopen after a flush, a ring resize or
+ * a recovery): join the broadcast group, and the device's multicast list
+ * again, which nothing else would replay (ndo_set_rx_mode only runs when the
+ * list changes, and ipoib_ib_down() left every group).
+ */
 void ipoib_mcast_start(struct ipoib_dev_priv *priv)
 {
 	set_bit(IPOIB_FLAG_MCAST_RUN, &priv->flags);
 	ipoib_mcast_kick(priv, 0);
+	queue_work(priv->wq, &priv->mcast_restart_task);
 }
 
 /*

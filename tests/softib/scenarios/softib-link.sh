@@ -1,7 +1,9 @@
 # The debugfs link knob on the softib subnet, under Debian's in-tree ib_ipoib: pulling
 # softib1 port 1's cable takes both ends DOWN (PORT_ERR: h1's carrier goes), plugging
 # it back makes them train to INIT, opensm's next sweep brings them ACTIVE
-# (PORT_ACTIVE: the carrier comes back) and h0 and h1 ping each other again. With our
+# (PORT_ACTIVE: the carrier comes back) and h0 and h1, their neighbour caches flushed,
+# ping each other again (IPv6 address resolution needs the rejoined solicited-node
+# groups, not only the broadcast group). With our
 # driver, a third bounce: a switch to datagram mode while the broadcast rejoin fails
 # keeps the group's MTU.
 # guests: 1
@@ -58,6 +60,10 @@ for round in 1 2; do
 	log "softib1 port 1 ACTIVE again after $(sib_since "$t0") s (opensm's sweep)"
 	wait_for 30 sib_carrier 1
 	log "h1's carrier is back after $(sib_since "$t0") s"
+	# forget the neighbours: address resolution must go through the groups the
+	# hosts rejoined (h1's solicited-node group, not only the broadcast group)
+	check sib_in 0 ip neigh flush dev "${SIB_IF[0]}"
+	check sib_in 1 ip neigh flush dev "${SIB_IF[1]}"
 	sib_ping_pair 0 1
 	log "round $round: h0 and h1 ping each other again (IPv4, IPv6)"
 done
@@ -92,6 +98,8 @@ if [[ $SIB_DRIVER == ours ]]; then
 	((m <= dgram)) || fail "MTU $m in datagram mode before the broadcast join (group MTU $dgram)"
 	wait_for 60 sib_carrier 1
 	(($(mtu1) == dgram)) || fail "MTU $(mtu1) after the join, want $dgram"
+	check sib_in 0 ip neigh flush dev "${SIB_IF[0]}"
+	check sib_in 1 ip neigh flush dev "${SIB_IF[1]}"
 	sib_ping_pair 0 1
 	log "joined again: MTU $(mtu1), h0 and h1 ping each other"
 else
