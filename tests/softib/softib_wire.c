@@ -63,6 +63,20 @@ void sib_wire_send(struct sib_fabric *fab, struct sib_port *from,
 	queue_work(fab->wq, &fab->wire_work);
 }
 
+/* fab->lock held: move @node's packets on one of the wire's lists to @dead */
+static void unhook_node_locked(struct list_head *list, struct sib_node *node,
+			       struct list_head *dead)
+{
+	struct sib_pkt *pkt, *tmp;
+
+	list_for_each_entry_safe(pkt, tmp, list, list) {
+		if (pkt->from->node != node)
+			continue;
+		WARN_ON(pkt->sqp);
+		list_move_tail(&pkt->list, dead);
+	}
+}
+
 /*
  * Hot-removal, fab->lock held: move the packets that node's ports put on
  * the wire to dead (the caller frees them after unlocking).  Its QPs are
@@ -72,21 +86,11 @@ void sib_wire_send(struct sib_fabric *fab, struct sib_port *from,
 void sib_wire_unhook_locked(struct sib_fabric *fab, struct sib_node *node,
 			    struct list_head *dead)
 {
-	struct sib_pkt *pkt, *tmp;
+	struct sib_pkt *pkt;
 
 	lockdep_assert_held(&fab->lock);
-	list_for_each_entry_safe(pkt, tmp, &fab->wire_vl15, list) {
-		if (pkt->from->node != node)
-			continue;
-		WARN_ON(pkt->sqp);
-		list_move_tail(&pkt->list, dead);
-	}
-	list_for_each_entry_safe(pkt, tmp, &fab->wire, list) {
-		if (pkt->from->node != node)
-			continue;
-		WARN_ON(pkt->sqp);
-		list_move_tail(&pkt->list, dead);
-	}
+	unhook_node_locked(&fab->wire_vl15, node, dead);
+	unhook_node_locked(&fab->wire, node, dead);
 	list_for_each_entry(pkt, &fab->parked, list)
 		WARN_ON(pkt->from->node == node);
 }
