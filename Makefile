@@ -19,6 +19,8 @@
 #   make check-debug          the lab scenarios and the KUnit suite on a debug kernel
 #                             (lockdep, KASAN, kmemleak; built once, cached in
 #                             build/debug-kernel)
+#   make selftests            the kselftest suite (tests/selftests) whole, in one lab
+#                             guest per kernel (tests/selftests/lab.sh)
 
 KVER ?= $(shell r=$$(uname -r); \
 	if [ -d /lib/modules/$$r/build ]; then echo $$r; \
@@ -40,7 +42,7 @@ KBUILD_ARGS := -C $(KDIR) M=$(BUILD_DIR) W=$(W) IPOIB_VERSION=$(IPOIB_VERSION) \
 	       $(if $(IPOIB_SHARED_WQ),IPOIB_SHARED_WQ=$(IPOIB_SHARED_WQ))
 
 .PHONY: all module control install dkms-install dkms-remove sparse style check \
-	check-debug demo bench clean
+	check-debug selftests demo bench clean
 
 all: module
 
@@ -95,6 +97,9 @@ check:
 
 check-debug:
 	@$(TOP)/tests/check-debug.sh
+
+selftests:
+	@$(TOP)/tests/selftests/lab.sh
 
 demo:
 	@$(TOP)/tests/demo/demo.sh

@@ -36,14 +36,6 @@ jobs=()
 {
 tally_start
 
-# no_warnings CMD...: CMD succeeds and prints no compiler/sparse warning
-# shellcheck disable=SC2317 # (called through step)
-no_warnings() {
-	local out
-	out=$("$@" 2>&1) || { echo "$out"; return 1; }
-	! grep -E '(warning|error):' <<<"$out"
-}
-
 step "style (checkpatch)" make -s -C "$REPO" style
 step "test tools" "$REPO/tests/tools/build-tools.sh"
 # the kernel's own drivers/net selftests, from linux-source-6.12, which
@@ -54,29 +46,9 @@ step "drivers/net selftests (linux-source-6.12)" "$REPO/tests/drivers-net/prepar
 step "dkms-install [${KERNELS[*]}]" make -C "$REPO" dkms-install KVER="${KERNELS[*]}"
 for k in "${KERNELS[@]}"; do
 	echo "=== $k"
-	# (c) build the module for this kernel, W=1 and sparse clean, and the
-	# test-only control build the deadlock scenario needs
-	# (softib-ours-deadlock-control loads build/<release>-control/ib_ipoib.ko)
-	mod=(-m "$REPO/build/$k/ib_ipoib.ko")
-	if [[ -n ${LAB_PREBUILT:-} ]]; then
-		mod=(-m "$LAB_PREBUILT/$k/ib_ipoib.ko")
-		if [[ -f $LAB_PREBUILT/$k-control/ib_ipoib.ko ]]; then
-			mkdir -p "$REPO/build/$k-control"
-			cp -p "$LAB_PREBUILT/$k-control/ib_ipoib.ko" "$REPO/build/$k-control/"
-		fi
-	elif ! step "build W=1 [$k]" no_warnings make -C "$REPO" KVER="$k" BUILD_DIR="build/$k" ||
-		[[ ! -f $REPO/build/$k/ib_ipoib.ko ]]; then
-		mod=() # scenarios that need the module fail; the lab's own still run
-	else
-		step "sparse [$k]" no_warnings make -C "$REPO" KVER="$k" sparse
-		step "control build [$k]" no_warnings make -C "$REPO" KVER="$k" control
-	fi
-	# the lab's simulated InfiniBand subnet (tests/softib), which its scenarios load
-	step "softib build W=1 [$k]" no_warnings make -C "$REPO/tests/softib" KVER="$k" &&
-		step "softib sparse [$k]" no_warnings make -C "$REPO/tests/softib" KVER="$k" sparse
-	# the rdma_cm probe softib-rdmacm loads (tests/cmprobe)
-	step "cmprobe build W=1 [$k]" no_warnings make -C "$REPO/tests/cmprobe" KVER="$k" &&
-		step "cmprobe sparse [$k]" no_warnings make -C "$REPO/tests/cmprobe" KVER="$k" sparse
+	# (c) the module for this kernel, W=1 and sparse clean, its test-only control
+	# build, softib and the rdma_cm probe (MOD: -m FILE, or none if it did not build)
+	build_for_kernel "$k"
 	# (e) one line per scenario; runner self-tests ("# once: yes") on the first kernel only
 	# One-guest scenarios (the simulated subnet's, and soft-RoCE's single-host ones)
 	# run two at a time (one vCPU each), which costs the 2-CPU host less than one
@@ -92,8 +64,8 @@ for k in "${KERNELS[@]}"; do
 	done
 	report_skips "$k"
 	out=${LAB_OUT:-$REPO/build/lab/results}/$k
-	((${#run[@]} == 0)) || run_lab "$k" "${mod[@]}" "${jobs[@]}" -o "$out" "${run[@]}"
-	((${#sib[@]} == 0)) || run_lab "$k" "${mod[@]}" -j -o "$out" "${sib[@]}"
+	((${#run[@]} == 0)) || run_lab "$k" "${MOD[@]}" "${jobs[@]}" -o "$out" "${run[@]}"
+	((${#sib[@]} == 0)) || run_lab "$k" "${MOD[@]}" -j -o "$out" "${sib[@]}"
 done
 t=$((SECONDS - start))
 echo "make check took ${t}s ($((t / 60)) min $((t % 60)) s) for ${KERNELS[*]}"

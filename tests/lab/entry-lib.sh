@@ -133,6 +133,44 @@ step() {
 	return 1
 }
 
+# no_warnings CMD...: CMD succeeds and prints no compiler/sparse warning
+# shellcheck disable=SC2317 # (called through step)
+no_warnings() {
+	local out
+	out=$("$@" 2>&1) || { echo "$out"; return 1; }
+	! grep -E '(warning|error):' <<<"$out"
+}
+
+# build_for_kernel KVER: the steps that build what the scenarios load for KVER, each
+# W=1 and sparse clean: the module (build/KVER), its test-only shared-workqueue
+# control (build/KVER-control, which the deadlock controls load), the simulated
+# InfiniBand subnet (tests/softib) and the rdma_cm probe (tests/cmprobe). MOD becomes
+# (-m MODULE) for tests/lab/run, or () if the module did not build (then false:
+# scenarios that need it fail, the lab's own still run). LAB_PREBUILT=DIR takes
+# DIR/KVER/ib_ipoib.ko (and DIR/KVER-control/) instead of building the module.
+build_for_kernel() {
+	local k=$1
+	MOD=(-m "$REPO/build/$k/ib_ipoib.ko")
+	if [[ -n ${LAB_PREBUILT:-} ]]; then
+		MOD=(-m "$LAB_PREBUILT/$k/ib_ipoib.ko")
+		if [[ -f $LAB_PREBUILT/$k-control/ib_ipoib.ko ]]; then
+			mkdir -p "$REPO/build/$k-control"
+			cp -p "$LAB_PREBUILT/$k-control/ib_ipoib.ko" "$REPO/build/$k-control/"
+		fi
+	elif ! step "build W=1 [$k]" no_warnings make -C "$REPO" KVER="$k" BUILD_DIR="build/$k" ||
+		[[ ! -f $REPO/build/$k/ib_ipoib.ko ]]; then
+		MOD=()
+	else
+		step "sparse [$k]" no_warnings make -C "$REPO" KVER="$k" sparse
+		step "control build [$k]" no_warnings make -C "$REPO" KVER="$k" control
+	fi
+	step "softib build W=1 [$k]" no_warnings make -C "$REPO/tests/softib" KVER="$k" &&
+		step "softib sparse [$k]" no_warnings make -C "$REPO/tests/softib" KVER="$k" sparse
+	step "cmprobe build W=1 [$k]" no_warnings make -C "$REPO/tests/cmprobe" KVER="$k" &&
+		step "cmprobe sparse [$k]" no_warnings make -C "$REPO/tests/cmprobe" KVER="$k" sparse
+	((${#MOD[@]}))
+}
+
 # run_lab KVER ARG...: tests/lab/run -k KVER ARG..., its output shown and its PASS and FAIL
 # lines counted; a non-zero exit without a FAIL line counts as "FAIL lab [KVER]".
 run_lab() {

@@ -32,7 +32,8 @@
 # or when the kernel log after its marker matches tests/lab/bad-patterns (BUG,
 # WARNING, lockdep, hung tasks, KASAN...), as in the lab. A scenario that leaves the
 # kernel wedged (a hung task, or a module that cannot be unloaded) ends the run: the
-# rest are skipped. The control that deadlocks on purpose (child-deadlock-control) runs last.
+# rest are skipped. The control that deadlocks on purpose
+# (softib-ours-deadlock-control) runs last.
 #
 # Exit status (kselftest's): 0 all passed (some may have skipped), 1 a failure, 4 all
 # skipped.
@@ -207,7 +208,7 @@ why_skip() {
 	dkms-modprobe)
 		compgen -G "/lib/modules/$KVER/updates/dkms/ib_ipoib.ko*" >/dev/null ||
 			echo "no DKMS-installed ib_ipoib for $KVER (make dkms-install)" ;;
-	child-deadlock-control)
+	softib-ours-deadlock-control)
 		[[ -f $REPO/build/$KVER-control/ib_ipoib.ko ]] ||
 			echo "no control build $REPO/build/$KVER-control/ib_ipoib.ko (make KVER=$KVER control)" ;;
 	esac

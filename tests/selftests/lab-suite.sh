@@ -1,0 +1,49 @@
+# The whole kselftest suite in one lab guest, the way a kernel developer runs it in a
+# VM: `make -C tests/selftests run_tests` through the kernel's own runner, every
+# scenario of its default list one after another in this one machine (no guest per
+# scenario). It passes when the output is valid KTAP with one result line per
+# scenario of the list, none of them "not ok", every skip one of the expected kind
+# (a two-guest scenario: rxe has no network namespaces), and the program's own line
+# "ok". Run by `make selftests` (tests/selftests/lab.sh), not by make check, whose
+# scenarios are these same ones, each in a guest of its own.
+# guests: 1
+# timeout: 7200
+# ipoib: no
+# kselftest: no
+#
+#   +---------------------------------------------------------------+
+#   | a   2 vCPUs; rxe0 on eth0 (the lab's); netns hosts on softib   |
+#   |     make -C tests/selftests run_tests                          |
+#   |       every softib-ours-*.sh    softib.ko, opensm, netns hosts |
+#   |       every "# guests: 1" one  ib_ipoib on rxe0               |
+#   |       two-guest scenarios      ok ... # SKIP (listed)          |
+#   +---------------------------------------------------------------+
+
+# shellcheck source-path=SCRIPTDIR source=ktap-valid.sh
+. "$LAB_REPO/tests/selftests/ktap-valid.sh"
+
+tap=$LAB_SHARED/suite.tap
+export SELFTESTS_OUT=$LAB_SHARED/selftests IPOIB_KO=$LAB_MODULE
+# The scenarios the suite will run: its own default list, from the same headers.
+want=$(awk 'FNR == 1 { f = FILENAME; k = 1 } !/^#/ { if (k) print f; nextfile }
+	/^# kselftest: no$/ { k = 0 }' "$LAB_REPO"/tests/softib/scenarios/softib-ours-*.sh \
+	"$LAB_REPO"/tests/scenarios/*.sh | xargs -n1 basename | sed 's/\.sh$//' | sort)
+n=$(wc -l <<<"$want")
+log "+ make -C tests/selftests run_tests: $n scenarios, one after another"
+# Through a pipe: the runner appends to /dev/stdout (see selftests-ktap.sh).
+make -C "$LAB_REPO/tests/selftests" run_tests 2>&1 | tee "$tap" | grep --line-buffered -E '^# (ok|not ok) |: ended ' ||
+	true
+ktap_valid "$tap" || fail "the suite's output is not valid KTAP"
+echo "$want" >"$LAB_SHARED/want"
+sed -n -E 's/^# (not )?ok [0-9]+ ([^ ]+).*/\2/p' "$tap" | sort >"$LAB_SHARED/got"
+# (files, not process substitution: a minimal VM may have no /dev/fd)
+cmp -s "$LAB_SHARED/want" "$LAB_SHARED/got" ||
+	fail "not one result per scenario: missing $(comm -23 "$LAB_SHARED/want" "$LAB_SHARED/got" | tr '\n' ' ')extra $(comm -13 "$LAB_SHARED/want" "$LAB_SHARED/got" | tr '\n' ' ')"
+bad=$(awk '/^# not ok [0-9]+ / { printf "%s ", $5 }' "$tap")
+[[ -z $bad ]] || fail "failed in the suite: $bad"
+odd=$(grep -E '^# ok [0-9]+ [^ ]+ # SKIP' "$tap" | grep -v '# SKIP needs two hosts over RoCE: tests/lab/run$')
+[[ -z $odd ]] || fail "skipped for another reason than two hosts: $odd"
+grep -Eq '^ok 1 selftests: .*: run_scenarios\.sh$' "$tap" ||
+	fail "the runner's line is not ok: $(grep -E '^(not )?ok 1 ' "$tap")"
+totals=$(grep -E '^# # Totals: ' "$tap")
+log "every scenario passed or skipped as expected; ${totals#\# # }"
