@@ -57,6 +57,16 @@ check() {
 # kmsg MSG...: write a line into the kernel log (handy to line up dmesg with the script).
 kmsg() { echo "lab[$NODE]: $*" >/dev/kmsg; }
 
+# klog: the kernel log since this scenario's "LAB: scenario NAME ... begins" marker (all
+# of it if there is none). Check the log with this, not dmesg: a machine that runs
+# scenarios one after another (the kselftest suite, tests/selftests) keeps the lines of
+# the earlier ones.
+klog() {
+	dmesg | awk -v m="LAB: scenario $LAB_SCENARIO " '{ l[NR] = $0 }
+		index($0, m) && / begins$/ { s = NR }
+		END { for (i = s ? s : 1; i <= NR; i++) print l[i] }'
+}
+
 # Quietly true if the peer guest has given up (its scenario failed).
 _peer_aborted() { [[ -e $LAB_SYNC/abort.$PEER ]]; }
 

@@ -60,7 +60,7 @@ version=$(cat /sys/module/ib_ipoib/version)
 log "version: loaded '$version', file '$file_version', DRV_VERSION '$drv'"
 [[ $version == "$file_version" ]] || fail "/sys/module/ib_ipoib/version differs from $filename's"
 [[ -n $drv && $version == "$drv+dkms"* ]] || fail "version '$version' is not this project's DKMS build of $drv (stale install? rerun 'make dkms-install KVER=$LAB_KVER')"
-dmesg | grep -F "ib_ipoib: version $version loaded" >/dev/null || fail "no 'ib_ipoib: version $version loaded' in the kernel log"
+klog | grep -F "ib_ipoib: version $version loaded" >/dev/null || fail "no 'ib_ipoib: version $version loaded' in the kernel log"
 
 taint=$(cat /sys/module/ib_ipoib/taint)
 log "taint flags: $taint"

@@ -108,7 +108,7 @@ stale0=$(nic_stat stale_completions ib0.8001)
 echo "1 5 0 ib0.8001" >$F/drain
 check ip link set ib0.8001 down
 [[ $(injected drain) == 1 ]] || fail "drain fault not consumed: $(cat $F/drain)"
-dmesg | grep -q "ib0.8001: completions missing after stop" || fail "no drain timeout logged"
+klog | grep -q "ib0.8001: completions missing after stop" || fail "no drain timeout logged"
 check ip link set ib0.8001 up
 wait_carrier ib0.8001
 wait_for 30 nic_ge stale_completions $((stale0 + 1)) ib0.8001

@@ -114,7 +114,7 @@ if ! poll 3 exited "$pid"; then
 fi
 wait "$pid" || fail "rmmod softib failed"
 log "rmmod softib: $(sib_since "$t0") s"
-if dmesg | grep -Ei 'ib_cm|ipoib' | grep -Ei 'timing out|fail|error'; then
+if klog | grep -Ei 'ib_cm|ipoib' | grep -Ei 'timing out|fail|error'; then
 	fail "ib_cm/ipoib complained (above)"
 fi
 log "softib-cm done"

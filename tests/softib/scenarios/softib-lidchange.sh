@@ -100,7 +100,7 @@ log "saquery -p: path records to DLID $NEW_LID"
 wait_for 30 h0_dlid "$NEW_LID"
 ! h0_dlid "$old" || fail "h0 still has a path with h1's old DLID $old"
 log "h0's path to h1: DLID $NEW_LID (old $old gone)"
-ev=$(dmesg | grep -Ei "${SIB_IF[1]}.*(event LID change|Event 11 )" | tail -n 1) || true
+ev=$(klog | grep -Ei "${SIB_IF[1]}.*(event LID change|Event 11 )" | tail -n 1) || true
 log "h1's driver on the event: ${ev:-(nothing logged)}"
 if [[ $SIB_DRIVER == ours && -z $ev ]]; then
 	# our event line is a netdev_dbg(): without dynamic debug (the debug kernel) it

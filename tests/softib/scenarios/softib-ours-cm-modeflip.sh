@@ -153,7 +153,7 @@ conn_used() {
 	t0=$(nic_stat cm_tx_packets "$ifc")
 	poll 60 _ping_conn "$ifc" "$dest" "$t0" && return 0
 	log_counters
-	dmesg | grep -E "ib_ipoib|$ifc" | tail -n 40
+	klog | grep -E "ib_ipoib|$ifc" | tail -n 40
 	fail "$ifc sent nothing to $dest over a connection after clean traffic" \
 		"($(nic_stat cm_tx_conns "$ifc") connections," \
 		"$(nic_stat cm_tx_connect_failed "$ifc") failed attempts)"

@@ -38,9 +38,9 @@ kmsg "cmprobe: listen in h0, connect from h1"
 rc=0
 log "+ insmod $CMPROBE_KO listen_pid=$p0 connect_pid=$p1 listen_addr=$(sib_hip 0)"
 insmod "$CMPROBE_KO" listen_pid="$p0" connect_pid="$p1" listen_addr="$(sib_hip 0)" || rc=$?
-dmesg | grep 'cmprobe: ' | tail -n 5 | sed 's/^/    /'
+klog | grep 'cmprobe: ' | tail -n 5 | sed 's/^/    /'
 ((rc == 0)) || fail "insmod cmprobe failed ($rc)"
-dmesg | grep -q "cmprobe: listener on $(sib_hip 0) got the request through ${SIB_IF[0]} " ||
+klog | grep -q "cmprobe: listener on $(sib_hip 0) got the request through ${SIB_IF[0]} " ||
 	fail "rdma_cm did not name h0's ${SIB_IF[0]} for the request"
 log "rdma_cm found ${SIB_IF[0]} for a connection to $(sib_hip 0) in h0"
 check rmmod cmprobe
