@@ -8,11 +8,12 @@
 # scenarios are these same ones, each in a guest of its own.
 # guests: 1
 # timeout: 7200
+# smp: 1
 # ipoib: no
 # kselftest: no
 #
 #   +---------------------------------------------------------------+
-#   | a   2 vCPUs; rxe0 on eth0 (the lab's); netns hosts on softib   |
+#   | a   1 vCPU; rxe0 on eth0 (the lab's); netns hosts on softib    |
 #   |     make -C tests/selftests run_tests                          |
 #   |       every softib-ours-*.sh    softib.ko, opensm, netns hosts |
 #   |       every "# guests: 1" one  ib_ipoib on rxe0               |

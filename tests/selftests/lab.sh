@@ -1,7 +1,7 @@
 #!/bin/bash
 # `make selftests`: the whole kselftest suite (tests/selftests) in one lab guest per
 # kernel, the way it runs under virtme-ng: tests/selftests/lab-suite.sh boots one
-# guest (2 vCPUs, LAB_MEM MiB, default 2048) and runs `make -C tests/selftests
+# guest (1 vCPU, LAB_MEM MiB, default 2048) and runs `make -C tests/selftests
 # run_tests` in it, every scenario one after another, then checks the KTAP.
 #
 #   tests/selftests/lab.sh            both tested kernels (newest 6.1.* and 6.12.*)
