@@ -67,8 +67,18 @@ if ! grep -qE '(^| )(lab\.node=|virtme)' /proc/cmdline && [[ ${SELFTESTS_FORCE:-
 	ktap_skip_all "not a test VM (virtme-ng or tests/lab): SELFTESTS_FORCE=1 runs it anyway"
 	exit "$KSFT_SKIP"
 fi
-sysctl -q -w kernel.hung_task_timeout_secs=20 kernel.hung_task_warnings=-1 \
-	kernel.panic_on_oops=0 kernel.panic_on_warn=0 kernel.printk_ratelimit=0 ||
+# The sysctls the scenarios need (the lab guest's), given back at the end: a kernel
+# the deadlock control wedged then reports its stuck tasks only as often as before.
+SYSCTLS=(kernel.hung_task_timeout_secs=20 kernel.hung_task_warnings=-1
+	kernel.panic_on_oops=0 kernel.panic_on_warn=0 kernel.printk_ratelimit=0)
+SYSCTLS_BEFORE=()
+for kv in "${SYSCTLS[@]}"; do
+	v=$(sysctl -n "${kv%%=*}" 2>/dev/null) && SYSCTLS_BEFORE+=("${kv%%=*}=$v")
+done
+# shellcheck disable=SC2317 # the EXIT trap calls it
+restore_sysctls() { ((${#SYSCTLS_BEFORE[@]} == 0)) || sysctl -q -w "${SYSCTLS_BEFORE[@]}" || true; }
+trap restore_sysctls EXIT
+sysctl -q -w "${SYSCTLS[@]}" ||
 	echo "# warning: cannot set the hung-task sysctls (the deadlock control needs 20 s)"
 ip link set lo up
 
@@ -323,6 +333,7 @@ for file in "${FILES[@]}"; do
 		ktap_test_fail "$name" ;;
 	esac
 done
+[[ -n $WEDGED ]] && echo "# the kernel is left wedged by $WEDGED (tasks blocked for good: reboot this VM)"
 ktap_print_totals
 ((KTAP_CNT_FAIL)) && exit "$KSFT_FAIL"
 ((KTAP_CNT_PASS == 0 && KTAP_CNT_SKIP)) && exit "$KSFT_SKIP"
