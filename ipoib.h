@@ -396,8 +396,16 @@ struct ipoib_dev_priv {
 	u32 wr_gen;
 
 	struct ipoib_rx_buf *rx_ring;
-	struct ib_recv_wr rx_wr;
-	struct ib_sge rx_sge;
+	/*
+	 * UD receive work requests: the receive poller gathers the slots of
+	 * one completion batch here (rx_post_n of them, chained) and posts
+	 * them in one call once their frames are up the stack; a single post
+	 * (open, refill) uses the first.  Used by the receive poller and by
+	 * open, which never run together.
+	 */
+	struct ib_recv_wr rx_wr[IPOIB_NUM_WC];
+	struct ib_sge rx_sge[IPOIB_NUM_WC];
+	unsigned int rx_post_n;
 
 	/* tx_head: written by xmit (tx lock); tx_tail: written by send NAPI */
 	struct ipoib_tx_buf *tx_ring;

@@ -73,26 +73,40 @@ static void ipoib_send_kick(struct irq_work *kick)
 
 /* Receive ring */
 
-/* Post ring slot @id, whose buffer is mapped already. */
+static void ipoib_rx_free(struct ipoib_dev_priv *priv, unsigned int id)
+{
+	struct ipoib_rx_buf *buf = &priv->rx_ring[id];
+
+	if (!buf->skb)
+		return;
+	ib_dma_unmap_single(priv->ca, buf->mapping, priv->rx_buf_size,
+			    DMA_FROM_DEVICE);
+	dev_kfree_skb_any(buf->skb);
+	buf->skb = NULL;
+}
+
+/* Post ring slot @id, whose buffer is mapped already, on its own. */
 static int ipoib_rx_post_buf(struct ipoib_dev_priv *priv, unsigned int id)
 {
+	struct ib_recv_wr *wr = &priv->rx_wr[0];
 	int ret = ipoib_fault_inject_atomic(priv, IPOIB_FAULT_POST_RECV);
 
 	if (unlikely(ret))
 		return ret;
-	priv->rx_sge.addr = priv->rx_ring[id].mapping;
-	priv->rx_sge.length = priv->rx_buf_size;
-	priv->rx_wr.wr_id = ipoib_wr_gen(priv) | id;
-	return ib_post_recv(priv->qp, &priv->rx_wr, NULL);
+	priv->rx_sge[0].addr = priv->rx_ring[id].mapping;
+	priv->rx_sge[0].length = priv->rx_buf_size;
+	wr->wr_id = ipoib_wr_gen(priv) | id;
+	wr->next = NULL;
+	return ib_post_recv(priv->qp, wr, NULL);
 }
 
-static int ipoib_rx_post(struct ipoib_dev_priv *priv, unsigned int id,
-			 gfp_t gfp)
+/* Give ring slot @id a new buffer, mapped; the old one is the caller's. */
+static int ipoib_rx_alloc(struct ipoib_dev_priv *priv, unsigned int id,
+			  gfp_t gfp)
 {
 	struct ipoib_rx_buf *buf = &priv->rx_ring[id];
 	struct sk_buff *skb;
 	u64 addr;
-	int ret;
 
 	if (unlikely(ipoib_fault_inject_atomic(priv, IPOIB_FAULT_RX_ALLOC)))
 		return -ENOMEM;
@@ -108,27 +122,56 @@ static int ipoib_rx_post(struct ipoib_dev_priv *priv, unsigned int id,
 	}
 	buf->skb = skb;
 	buf->mapping = addr;
+	return 0;
+}
 
+static int ipoib_rx_post(struct ipoib_dev_priv *priv, unsigned int id,
+			 gfp_t gfp)
+{
+	int ret = ipoib_rx_alloc(priv, id, gfp);
+
+	if (unlikely(ret))
+		return ret;
 	ret = ipoib_rx_post_buf(priv, id);
-	if (unlikely(ret)) {
-		ib_dma_unmap_single(priv->ca, addr, priv->rx_buf_size,
-				    DMA_FROM_DEVICE);
-		dev_kfree_skb_any(skb);
-		buf->skb = NULL;
-	}
+	if (unlikely(ret))
+		ipoib_rx_free(priv, id);
 	return ret;
 }
 
-static void ipoib_rx_free(struct ipoib_dev_priv *priv, unsigned int id)
+/* Add ring slot @id, its buffer mapped, to the poller's batch. */
+static void ipoib_rx_queue(struct ipoib_dev_priv *priv, unsigned int id)
 {
-	struct ipoib_rx_buf *buf = &priv->rx_ring[id];
+	unsigned int n = priv->rx_post_n++;
+	struct ib_recv_wr *wr = &priv->rx_wr[n];
 
-	if (!buf->skb)
+	priv->rx_sge[n].addr = priv->rx_ring[id].mapping;
+	priv->rx_sge[n].length = priv->rx_buf_size;
+	wr->wr_id = ipoib_wr_gen(priv) | id;
+	wr->next = NULL;
+	if (n)
+		priv->rx_wr[n - 1].next = wr;
+}
+
+/*
+ * Post the poller's batch in one call.  The slots from the first that
+ * failed on are emptied for the refill (ipoib_rx_refill()).
+ */
+static void ipoib_rx_post_batch(struct ipoib_dev_priv *priv)
+{
+	const struct ib_recv_wr *bad = priv->rx_wr;
+	unsigned int i, n = priv->rx_post_n;
+
+	if (!n)
 		return;
-	ib_dma_unmap_single(priv->ca, buf->mapping, priv->rx_buf_size,
-			    DMA_FROM_DEVICE);
-	dev_kfree_skb_any(buf->skb);
-	buf->skb = NULL;
+	priv->rx_post_n = 0;
+	if (likely(!ipoib_fault_inject_atomic(priv, IPOIB_FAULT_POST_RECV) &&
+		   !ib_post_recv(priv->qp, priv->rx_wr, &bad)))
+		return;
+	/* @bad is where the device stopped; anything else: all of them */
+	i = bad > priv->rx_wr && bad < priv->rx_wr + n ? bad - priv->rx_wr : 0;
+	for (; i < n; i++)
+		ipoib_rx_free(priv, lower_32_bits(priv->rx_wr[i].wr_id));
+	WRITE_ONCE(priv->rx_refill, true);
 }
 
 /* Is the payload after the encapsulation header plausible for @proto? */
@@ -275,36 +318,30 @@ static void ipoib_rx_complete(struct ipoib_dev_priv *priv, struct ib_wc *wc,
 					    priv->dev->name, wc->status,
 					    wc->vendor_err);
 		}
-		ipoib_rx_free(priv, id);
 		/* a flush means the QP is in error: nothing to post to */
-		if (!drain && wc->status != IB_WC_WR_FLUSH_ERR &&
-		    ipoib_rx_post(priv, id, GFP_ATOMIC))
-			WRITE_ONCE(priv->rx_refill, true);
+		if (drain || wc->status == IB_WC_WR_FLUSH_ERR)
+			ipoib_rx_free(priv, id);
+		else
+			ipoib_rx_queue(priv, id);
 		return;
 	}
 
-	skb = buf->skb;
-	addr = buf->mapping;
 	if (drain) {
 		ipoib_rx_free(priv, id);
 		return;
 	}
 
-	/* refill first; without a new buffer the frame is dropped */
-	buf->skb = NULL;
-	if (unlikely(ipoib_rx_post(priv, id, GFP_ATOMIC))) {
+	/* a new buffer for the slot first; without one the frame is dropped */
+	skb = buf->skb;
+	addr = buf->mapping;
+	if (unlikely(ipoib_rx_alloc(priv, id, GFP_ATOMIC))) {
 		priv->rx_drops.no_buffer++;
 		DEV_STATS_INC(priv->dev, rx_dropped);
-		/* put the old buffer back in service */
-		buf->skb = skb;
-		buf->mapping = addr;
-		if (ipoib_rx_post_buf(priv, id)) {
-			ipoib_rx_free(priv, id);
-			WRITE_ONCE(priv->rx_refill, true);
-		}
+		/* the old buffer serves again */
+		ipoib_rx_queue(priv, id);
 		return;
 	}
-
+	ipoib_rx_queue(priv, id);
 	ib_dma_unmap_single(priv->ca, addr, priv->rx_buf_size,
 			    DMA_FROM_DEVICE);
 	ipoib_rx_deliver(priv, wc, skb);
@@ -382,6 +419,8 @@ static int ipoib_recv_poll(struct napi_struct *napi, int budget)
 			else
 				ipoib_rx_complete(priv, wc, false);
 		}
+		/* the batch's frames are up the stack: their slots go back */
+		ipoib_rx_post_batch(priv);
 		done += max(n, 0);
 		if (n < want)
 			break;
@@ -724,6 +763,7 @@ static int ipoib_ib_dev_open(struct ipoib_dev_priv *priv)
 	priv->rx_buf_size = ipoib_ud_buf_size(priv->max_ib_mtu);
 	/* what completes from an earlier open (a drain that timed out) is stale */
 	priv->wr_gen++;
+	priv->rx_post_n = 0;
 	WRITE_ONCE(priv->rx_refill, false);
 
 	ret = ipoib_qp_to(priv, IB_QPS_INIT);

@@ -142,9 +142,11 @@ int ipoib_transport_init(struct ipoib_dev_priv *priv, unsigned int recvq_size,
 	}
 	priv->max_send_sge = qp_attr.cap.max_send_sge;
 
-	priv->rx_sge.lkey = priv->pd->local_dma_lkey;
-	priv->rx_wr.sg_list = &priv->rx_sge;
-	priv->rx_wr.num_sge = 1;
+	for (i = 0; i < ARRAY_SIZE(priv->rx_wr); i++) {
+		priv->rx_sge[i].lkey = priv->pd->local_dma_lkey;
+		priv->rx_wr[i].sg_list = &priv->rx_sge[i];
+		priv->rx_wr[i].num_sge = 1;
+	}
 
 	for (i = 0; i < ARRAY_SIZE(priv->tx_sge); i++)
 		priv->tx_sge[i].lkey = priv->pd->local_dma_lkey;

@@ -1,9 +1,9 @@
 # Fault injection under traffic: path resolutions that fail are retried
 # until the peer is reachable; receive-buffer allocations that fail under a
 # ping flood drop exactly those frames (counted) and traffic resumes; posts
-# of receive buffers that fail (both the new and the old buffer) empty ring
-# slots, which the refill posts again (counted in rx_refilled): more faults
-# than the ring has slots are all taken and traffic resumes; a fatal error
+# of receive buffers that fail (a poll's batch, after its frames went up)
+# empty ring slots, which the refill posts again (counted in rx_refilled):
+# more faults than the ring has slots are all taken and traffic resumes; a fatal error
 # of the UD QP (moved to the error state, QP_FATAL raised) or of a CQ
 # (CQ_ERR) makes the interface reopen itself, once, with one log line and
 # the error_recoveries counter, and traffic resumes without any user action.
@@ -71,8 +71,8 @@ else
 	[[ $(awk '{ print $1 }' $F/rx_alloc) == 0 ]] || fail "rx_alloc faults not all consumed"
 	((drop1 - drop0 >= 100)) || fail "only $((drop1 - drop0)) drops counted for 100 failed refills"
 	signal checked
-	# 600 failed posts: 2 per emptied slot would leave all 256 slots empty
-	# and 88 faults armed for good without a refill
+	# 600 failed posts: more than the 256 slots, so the ring empties and
+	# only the refill can take the rest
 	wait_signal clean 120
 	ref0=$(nic_stat rx_refilled)
 	echo "600 105 0 ib0" >$F/post_recv

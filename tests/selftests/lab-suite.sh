@@ -41,24 +41,36 @@ make -C "$LAB_REPO/tests/selftests" run_tests >>/tmp/suite.tap 2>&1
 log "make run_tests exited $? after $((SECONDS / 60)) min"
 
 # The suite has judged each scenario's share of the kernel log, the controls' WARNING
-# and hung tasks included (they must be there). The deadlock control leaves tasks
-# stuck for good, and the hung-task detector would name them again every 20 s. Every
-# task still stuck now must be one that control's window already named; then the
-# detector is quieted and the lab's own check of this guest's log starts again here,
-# at this scenario's marker written anew (tests/lab/verdict.sh).
+# and hung tasks included (they must be there). The deadlock control runs last and
+# leaves rtnl held for good: the tasks stuck behind it (and the workers its shared
+# workqueue keeps starting, each stuck in turn) would be named every 20 s. Every task
+# stuck now must be one the hung-task detector names since that control began (it
+# names a task within two of its 20 s periods); then the detector is quieted, and the
+# lab's own check of this guest's log starts again here, at this scenario's marker
+# written anew (tests/lab/verdict.sh).
 d_state() { sed -n -E 's/^([0-9]+) \(.*\) D .*/\1/p' /proc/[0-9]*/stat 2>/dev/null | sort; }
-d_state >/tmp/stuck.1
-sleep 2 # a task in D state now and 2 s later: stuck, not waiting on one I/O
-d_state >/tmp/stuck.2
-# (files, not process substitution: a minimal VM may have no /dev/fd)
-named=$(dmesg | awk '/LAB: scenario softib-ours-deadlock-control .* begins/ { on = 1 }
-	on && match($0, /INFO: task .*:[0-9]+ blocked for more than/) {
-		t = substr($0, RSTART, RLENGTH); sub(/ blocked.*/, "", t); sub(/.*:/, "", t); print t }' | sort -u)
-for pid in $(comm -12 /tmp/stuck.1 /tmp/stuck.2); do
-	grep -qx "$pid" <<<"$named" ||
-		fail "task $pid ($(cat "/proc/$pid/comm" 2>/dev/null)) is stuck, and not one the deadlock control left"
-done
-log "$(wc -w <<<"$named") tasks stuck for good, all left by the deadlock control: the hung-task detector is quieted"
+named_since_control() {
+	dmesg | awk '/LAB: scenario softib-ours-deadlock-control .* begins/ { on = 1 }
+		on && match($0, /INFO: task .*:[0-9]+ blocked for more than/) {
+			t = substr($0, RSTART, RLENGTH); sub(/ blocked.*/, "", t); sub(/.*:/, "", t); print t }' |
+		sort -u
+}
+unnamed=
+all_stuck_named() { # (files, not process substitution: a minimal VM may have no /dev/fd)
+	d_state >/tmp/stuck.1
+	sleep 2 # in D state now and 2 s later: stuck, not waiting on one I/O
+	d_state >/tmp/stuck.2
+	named_since_control >/tmp/stuck.named
+	unnamed=$(comm -12 /tmp/stuck.1 /tmp/stuck.2 | comm -23 - /tmp/stuck.named | tr '\n' ' ')
+	[[ -z $unnamed ]]
+}
+if ! poll 90 all_stuck_named; then
+	for pid in $unnamed; do
+		log "stuck, never named: $pid $(cat "/proc/$pid/comm" 2>/dev/null) $(tr '\n' ' ' <"/proc/$pid/stack" 2>/dev/null)"
+	done
+	fail "tasks stuck that the hung-task detector did not name since the deadlock control began: $unnamed"
+fi
+log "$(wc -l </tmp/stuck.named) tasks named stuck since the deadlock control began, and no other: the hung-task detector is quieted"
 sysctl -q -w kernel.hung_task_warnings=0
 echo "<4>LAB: scenario $LAB_SCENARIO begins" >/dev/kmsg
 cp /tmp/suite.tap "$tap"
