@@ -42,13 +42,17 @@ log "make run_tests exited $? after $((SECONDS / 60)) min"
 
 # The suite has judged each scenario's share of the kernel log, the controls' WARNING
 # and hung tasks included (they must be there). The deadlock control runs last and
-# leaves rtnl held for good: the tasks stuck behind it (and the workers its shared
-# workqueue keeps starting, each stuck in turn) would be named every 20 s. Every task
+# leaves rtnl held for good: the tasks stuck behind it would be named every 20 s
+# (the workers its shared workqueue keeps starting wait in a retry loop). Every task
 # stuck now must be one the hung-task detector names since that control began (it
 # names a task within two of its 20 s periods); then the detector is quieted, and the
 # lab's own check of this guest's log starts again here, at this scenario's marker
 # written anew (tests/lab/verdict.sh).
-d_state() { sed -n -E 's/^([0-9]+) \(.*\) D .*/\1/p' /proc/[0-9]*/stat 2>/dev/null | sort; }
+d_state() { # "pid:context switches" of every task in D state (cat: a task may be gone)
+	cat /proc/[0-9]*/status 2>/dev/null | awk 'function out() { if (s == "D") print p ":" c }
+		/^Name:/ { out(); s = ""; c = 0 } /^State:/ { s = $2 } /^Pid:/ { p = $2 }
+		/ctxt_switches:/ { c += $2 } END { out() }' | sort
+}
 named_since_control() {
 	dmesg | awk '/LAB: scenario softib-ours-deadlock-control .* begins/ { on = 1 }
 		on && match($0, /INFO: task .*:[0-9]+ blocked for more than/) {
@@ -58,10 +62,12 @@ named_since_control() {
 unnamed=
 all_stuck_named() { # (files, not process substitution: a minimal VM may have no /dev/fd)
 	d_state >/tmp/stuck.1
-	sleep 2 # in D state now and 2 s later: stuck, not waiting on one I/O
+	# stuck: in D state now and 2 s later without having run in between (what the
+	# detector looks for; a task that sleeps in a retry loop runs now and then)
+	sleep 2
 	d_state >/tmp/stuck.2
 	named_since_control >/tmp/stuck.named
-	unnamed=$(comm -12 /tmp/stuck.1 /tmp/stuck.2 | comm -23 - /tmp/stuck.named | tr '\n' ' ')
+	unnamed=$(comm -12 /tmp/stuck.1 /tmp/stuck.2 | cut -d: -f1 | sort | comm -23 - /tmp/stuck.named | tr '\n' ' ')
 	[[ -z $unnamed ]]
 }
 if ! poll 90 all_stuck_named; then
