@@ -29,6 +29,7 @@
 # RTT <= 1.0, child memory <= 0.25).
 # Asserts no threshold (the figures are emulated and noisy); exits non-zero only if a
 # run of the module under test failed or one of its figures is missing.
+# LAB_BENCH_ROUNDS=N runs N soft-fabric traffic rounds instead of 3 (tests/lab/run passes it).
 # BENCH_BUILD_DIR=DIR builds into DIR/KVER and DIR/KVER-control instead of build/ (so as
 # not to rebuild what a running `make check` is using).
 # shellcheck source-path=SCRIPTDIR source=../lab/entry-lib.sh

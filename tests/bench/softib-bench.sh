@@ -36,7 +36,7 @@
 : "${N_CHILDREN:=64}" # CHILD_PARENT.8001 .. .8040
 : "${SAMPLES:=5}"     # per down-latency case; medians
 : "${RATE:=5}"        # fresh groups a second per busy sibling
-: "${ROUNDS:=3}"      # traffic rounds, the two drivers alternating; medians
+: "${ROUNDS:=${LAB_BENCH_ROUNDS:-3}}" # traffic rounds, the drivers alternating; medians
 
 # every figure under the driver's name
 bench() { echo "BENCH ${SIB_DRIVER}_$1 ${*:2}"; }
