@@ -3,8 +3,8 @@
 # ping flood drop exactly those frames (counted) and traffic resumes; posts
 # of receive buffers that fail (a poll's batch, after its frames went up)
 # empty ring slots, which the refill posts again (counted in rx_refilled):
-# more faults than the ring has slots are all taken and traffic resumes; a fatal error
-# of the UD QP (moved to the error state, QP_FATAL raised) or of a CQ
+# more faults than the ring has slots are all taken and traffic resumes; a
+# fatal error of the UD QP (moved to the error state, QP_FATAL raised) or of a CQ
 # (CQ_ERR) makes the interface reopen itself, once, with one log line and
 # the error_recoveries counter, and traffic resumes without any user action.
 # guests: 2
